@@ -1,0 +1,5 @@
+/** Composition in one place: every component the repository deploys, in the order base/ lists them. */
+import type { Component } from "./kube/component.ts";
+import { synapseMain } from "./synapse-main/index.ts";
+
+export const components: readonly Component[] = [synapseMain];

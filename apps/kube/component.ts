@@ -1,0 +1,13 @@
+/** The contract every component folder (`apps/<component>/`) fulfils, as kube-prometheus does per library. */
+import type { Site } from "../site/site.ts";
+import type { TierSizing } from "../site/sizing.ts";
+import type { Manifest, ManifestPatch } from "./manifest.ts";
+
+export interface Component {
+  /** Folder under `base/`, and the `app.kubernetes.io/instance`-style prefix of its objects. */
+  name: string;
+  /** Objects for `base/<name>/`, built with the reference (smallest) tier's numbers. */
+  base(site: Site, reference: TierSizing): Manifest[];
+  /** Strategic-merge patches that give an overlay its tier's numbers; empty when nothing depends on size. */
+  tierPatches(site: Site, tier: TierSizing): ManifestPatch[];
+}

@@ -1,0 +1,115 @@
+/**
+ * The Synapse main process (the source document's `01-synapse/`): one replica that must never scale, its
+ * configuration, headless Service, ServiceMonitor and the in-cluster secret generator.
+ */
+import { ConfigMap, Service } from "kubernetes-models/v1";
+import { StatefulSet } from "kubernetes-models/apps/v1";
+import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import type { Component } from "../kube/component.ts";
+import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
+import { configHash } from "../kube/config-hash.ts";
+import { objectLabels, selectorLabels } from "../kube/labels.ts";
+import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
+import { configYaml } from "../kube/yaml.ts";
+import type { Site } from "../site/site.ts";
+import type { TierSizing } from "../site/sizing.ts";
+import { logConfig, mainProcessConfig, sharedHomeserverConfig } from "../synapse/homeserver-config.ts";
+import { ports } from "../synapse/paths.ts";
+import { synapsePodTemplate } from "../synapse/process.ts";
+import { secretsInitObjects } from "../synapse/secrets-job.ts";
+
+export const mainName = "synapse-main";
+export const configMapName = "synapse-config";
+const identity = { name: "synapse", component: "main" };
+const processFile = "main.yaml";
+const servicePorts = [
+  { name: "http", port: ports.http },
+  { name: "replication", port: ports.replication },
+  { name: "metrics", port: ports.metrics },
+];
+
+/** The files every Synapse process of this site loads, as the ConfigMap holds them. */
+export function synapseConfigFiles(site: Site): Record<string, string> {
+  return {
+    "homeserver.yaml": configYaml(sharedHomeserverConfig(site, mainName)),
+    "log.yaml": configYaml(logConfig()),
+    [processFile]: configYaml(mainProcessConfig()),
+  };
+}
+
+function meta(site: Site, name: string) {
+  return { name, namespace: site.namespace, labels: objectLabels(identity), annotations: syncWaveAnnotations(syncWave.synapseMain) };
+}
+
+function mainStatefulSet(site: Site, tier: TierSizing, files: Record<string, string>): StatefulSet {
+  return new StatefulSet({
+    metadata: meta(site, mainName),
+    spec: {
+      // Synapse supports exactly one main process; scaling it would corrupt state. Never autoscaled.
+      replicas: 1,
+      serviceName: mainName,
+      podManagementPolicy: "OrderedReady",
+      updateStrategy: { type: "RollingUpdate" },
+      selector: { matchLabels: selectorLabels(identity) },
+      template: synapsePodTemplate({
+        site,
+        identity,
+        app: "synapse.app.homeserver",
+        configMap: configMapName,
+        processFile,
+        configHash: configHash(files),
+        ports: servicePorts.map((p) => ({ name: p.name, containerPort: p.port })),
+        healthPort: "http",
+        resources: tier.main,
+        terminationGracePeriodSeconds: 90,
+        localMediaStore: true,
+      }),
+    },
+  });
+}
+
+export const synapseMain: Component = {
+  name: "synapse-main",
+
+  base(site, reference): Manifest[] {
+    const files = synapseConfigFiles(site);
+    return [
+      ...secretsInitObjects(site),
+      new ConfigMap({ metadata: meta(site, configMapName), data: files }),
+      new Service({
+        metadata: meta(site, mainName),
+        spec: {
+          // Headless: gives the pod the stable address `synapse-main-0.synapse-main.<ns>.svc` that
+          // instance_map and HAProxy's DNS discovery use.
+          clusterIP: "None",
+          selector: selectorLabels(identity),
+          ports: servicePorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
+        },
+      }),
+      mainStatefulSet(site, reference, files),
+      new ServiceMonitor({
+        metadata: meta(site, mainName),
+        spec: {
+          selector: { matchLabels: selectorLabels(identity) },
+          namespaceSelector: { matchNames: [site.namespace] },
+          endpoints: [{ port: "metrics", path: "/_synapse/metrics", interval: "30s" }],
+        },
+      }),
+    ];
+  },
+
+  tierPatches(site, tier): ManifestPatch[] {
+    return [
+      {
+        apiVersion: "apps/v1",
+        kind: "StatefulSet",
+        metadata: { name: mainName, namespace: site.namespace },
+        spec: {
+          template: {
+            spec: { containers: [{ name: "synapse", resources: { requests: { ...tier.main.requests }, limits: { ...tier.main.limits } } }] },
+          },
+        },
+      },
+    ];
+  },
+};
