@@ -1,7 +1,8 @@
 /**
  * Argo CD sync waves, following the source document's deployment order. Argo CD waits for every resource
  * of a wave to be healthy before it starts the next one; inside a wave it applies by kind
- * (ConfigMap → Service → StatefulSet …) without waiting.
+ * (ConfigMap → Service → StatefulSet …) without waiting. The last wave is never waited on, so objects whose
+ * health depends on something outside the repo (HPA metrics, Ingress load balancer status) go there.
  */
 export const syncWave = {
   /** Service account, RBAC and script for the secret generator. */
@@ -10,6 +11,20 @@ export const syncWave = {
   secretsInit: -1,
   /** Synapse main: config, services, StatefulSet (waited on before the workers). */
   synapseMain: 0,
+  /** Event persisters and the optional single-stream writers: they must accept writes before anyone sends. */
+  eventPersisters: 1,
+  streamWriters: 1,
+  /** Federation senders (and pushers, background tasks: other named duty holders). */
+  federationSenders: 2,
+  media: 3,
+  synchrotrons: 4,
+  genericWorkers: 5,
+  haproxy: 6,
+  elementWeb: 7,
+  /** LiveKit, coturn: after the main instance. */
+  calls: 8,
+  /** HPAs and Ingresses: their health depends on metrics and load balancers, so nothing may wait on them. */
+  final: 20,
 } as const;
 
 export const syncWaveAnnotation = "argocd.argoproj.io/sync-wave";

@@ -38,6 +38,11 @@ export interface SiteInput {
 
 export interface Images {
   synapse: string;
+  /**
+   * Optional image for media workers that ships the S3 storage provider module (see
+   * apps/synapse-workers/media-image/Dockerfile). Null: media pods install the pinned module at start.
+   */
+  synapseMedia: string | null;
 }
 
 /** Phase 1 PostgreSQL (CloudNativePG cluster `matrix-postgresql`). The password reaches libpq as PGPASSWORD. */
@@ -82,6 +87,7 @@ export interface Site {
 
 export const defaultImages: Images = {
   synapse: "ghcr.io/element-hq/synapse:v1.157.0",
+  synapseMedia: null,
 };
 
 const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
@@ -134,6 +140,7 @@ export function resolveSite(input: SiteInput): Site {
 
   const images: Images = { ...defaultImages, ...input.images };
   for (const [name, image] of Object.entries(images)) {
+    if (image === null && name === "synapseMedia") continue;
     issues.check(typeof image === "string" && isPinned(image), `site.images.${name}`,
       `${JSON.stringify(image)} is not pinned: give a version tag (not "latest") or an @sha256 digest`);
   }

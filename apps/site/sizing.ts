@@ -20,6 +20,24 @@ export interface AutoscaledPool {
   targetMemoryPercent: number;
 }
 
+/**
+ * Optional Synapse worker roles (Kustomize components under base/components/). Larger tiers switch some on
+ * by default; see apps/synapse-workers/README.md for why.
+ */
+export const optionalRoles = [
+  "typing-writer",
+  "to-device-writer",
+  "receipts-writer",
+  "account-data-writer",
+  "presence-writer",
+  "push-rules-writer",
+  "pusher",
+  "background",
+  "federation-reader",
+  "initial-sync",
+] as const;
+export type OptionalRole = (typeof optionalRoles)[number];
+
 export interface TierSizing {
   /** Overlay folder name: `overlays/<name>`. */
   name: string;
@@ -35,7 +53,33 @@ export interface TierSizing {
     eventPersisters: number;
     federationSenders: number;
   };
+  /** Optional worker roles this tier runs (each adds its Kustomize component to the overlay). */
+  optionalRoles: OptionalRole[];
 }
+
+/**
+ * Per-pod resources of each Synapse worker role. Not in the source document, which sizes workers by count;
+ * these follow the figures large deployments publish (a Synapse process is single-threaded Python, so more
+ * than ~1.5 cores per pod is wasted) and are the same in every tier: tiers scale workers out, not up.
+ */
+export const workerPodResources: Record<string, Resources> = {
+  synchrotron: resources("500m", "1Gi", "1500m", "2Gi"),
+  generic: resources("500m", "1Gi", "1500m", "2Gi"),
+  media: resources("250m", "512Mi", "1", "2Gi"),
+  "event-persister": resources("500m", "1Gi", "1500m", "2Gi"),
+  "federation-sender": resources("250m", "512Mi", "1", "1Gi"),
+  "stream-writer": resources("250m", "512Mi", "1", "1Gi"),
+  pusher: resources("100m", "256Mi", "500m", "512Mi"),
+  background: resources("250m", "1Gi", "1", "2Gi"),
+  "federation-reader": resources("500m", "1Gi", "1500m", "2Gi"),
+  "initial-sync": resources("1", "2Gi", "1500m", "4Gi"),
+};
+
+/** HPA bounds of the optional autoscaled roles, the same in every tier that enables them. */
+export const optionalPoolBounds = {
+  "federation-reader": { min: 2, max: 8, targetCpuPercent: 70, targetMemoryPercent: 80 },
+  "initial-sync": { min: 1, max: 4, targetCpuPercent: 60, targetMemoryPercent: 70 },
+} as const satisfies Record<string, AutoscaledPool>;
 
 /** Upper bounds the source document gives per pool ("Synchrotron (4-16 replicas)" and so on). */
 export const documentedMaximum = {
@@ -61,6 +105,12 @@ function resources(cpu: string, memory: string, limitCpu: string, limitMemory: s
   return { requests: { cpu, memory }, limits: { cpu: limitCpu, memory: limitMemory } };
 }
 
+/** Roles that take hot streams and duties off the single-threaded main process (10k and 20k tiers). */
+const largeInstallationRoles: OptionalRole[] = [
+  "typing-writer", "to-device-writer", "receipts-writer", "account-data-writer", "presence-writer",
+  "push-rules-writer", "pusher", "background", "federation-reader",
+];
+
 export const tiers: readonly TierSizing[] = [
   {
     name: "ccu-1k",
@@ -74,6 +124,7 @@ export const tiers: readonly TierSizing[] = [
       eventPersisters: 2,
       federationSenders: 1,
     },
+    optionalRoles: [],
   },
   {
     name: "ccu-5k",
@@ -87,6 +138,7 @@ export const tiers: readonly TierSizing[] = [
       eventPersisters: 4,
       federationSenders: 2,
     },
+    optionalRoles: [],
   },
   {
     name: "ccu-10k",
@@ -100,6 +152,7 @@ export const tiers: readonly TierSizing[] = [
       eventPersisters: 6,
       federationSenders: 4,
     },
+    optionalRoles: [...largeInstallationRoles],
   },
   {
     name: "ccu-20k",
@@ -113,6 +166,7 @@ export const tiers: readonly TierSizing[] = [
       eventPersisters: 8,
       federationSenders: 6,
     },
+    optionalRoles: [...largeInstallationRoles, "initial-sync"],
   },
 ];
 
@@ -175,7 +229,12 @@ export function validateSizing(table: readonly TierSizing[]): readonly TierSizin
     checkPool(issues, `${at}.workers.media`, w.media, documentedMaximum.media);
     checkCount(issues, `${at}.workers.eventPersisters`, w.eventPersisters, 1, documentedMaximum.eventPersisters);
     checkCount(issues, `${at}.workers.federationSenders`, w.federationSenders, 1, documentedMaximum.federationSenders);
+    const roles = tier.optionalRoles ?? [];
+    roles.forEach((role, i) => issues.check((optionalRoles as readonly string[]).includes(role), `${at}.optionalRoles[${i}]`,
+      `unknown worker role "${role}"; known roles: ${optionalRoles.join(", ")}`));
+    issues.check(new Set(roles).size === roles.length, `${at}.optionalRoles`, "lists a role twice");
   });
+  for (const [role, r] of Object.entries(workerPodResources)) checkResources(issues, `workerPodResources.${role}`, r);
   issues.throwIfAny();
   return table;
 }

@@ -1,47 +1,35 @@
 /**
- * The Synapse main process (the source document's `01-synapse/`): one replica that must never scale, its
- * configuration, headless Service, ServiceMonitor and the in-cluster secret generator.
+ * The Synapse main process (the source document's `01-synapse/`): one replica that must never scale, the
+ * configuration every Synapse process loads, a headless Service, a ServiceMonitor and the in-cluster secret
+ * generator.
  */
 import { ConfigMap, Service } from "kubernetes-models/v1";
 import { StatefulSet } from "kubernetes-models/apps/v1";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import type { Component } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
-import { configHash } from "../kube/config-hash.ts";
+import { configHashAnnotation } from "../kube/config-hash.ts";
 import { objectLabels, selectorLabels } from "../kube/labels.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
-import { configYaml } from "../kube/yaml.ts";
 import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
-import { logConfig, mainProcessConfig, sharedHomeserverConfig } from "../synapse/homeserver-config.ts";
+import { configMapName, mainName, mainProcessFile, synapseConfig } from "../synapse/config-files.ts";
 import { ports } from "../synapse/paths.ts";
 import { synapsePodTemplate } from "../synapse/process.ts";
 import { secretsInitObjects } from "../synapse/secrets-job.ts";
 
-export const mainName = "synapse-main";
-export const configMapName = "synapse-config";
 const identity = { name: "synapse", component: "main" };
-const processFile = "main.yaml";
 const servicePorts = [
   { name: "http", port: ports.http },
   { name: "replication", port: ports.replication },
   { name: "metrics", port: ports.metrics },
 ];
 
-/** The files every Synapse process of this site loads, as the ConfigMap holds them. */
-export function synapseConfigFiles(site: Site): Record<string, string> {
-  return {
-    "homeserver.yaml": configYaml(sharedHomeserverConfig(site, mainName)),
-    "log.yaml": configYaml(logConfig()),
-    [processFile]: configYaml(mainProcessConfig()),
-  };
-}
-
 function meta(site: Site, name: string) {
   return { name, namespace: site.namespace, labels: objectLabels(identity), annotations: syncWaveAnnotations(syncWave.synapseMain) };
 }
 
-function mainStatefulSet(site: Site, tier: TierSizing, files: Record<string, string>): StatefulSet {
+function mainStatefulSet(site: Site, tier: TierSizing, hash: string): StatefulSet {
   return new StatefulSet({
     metadata: meta(site, mainName),
     spec: {
@@ -56,13 +44,14 @@ function mainStatefulSet(site: Site, tier: TierSizing, files: Record<string, str
         identity,
         app: "synapse.app.homeserver",
         configMap: configMapName,
-        processFile,
-        configHash: configHash(files),
-        ports: servicePorts.map((p) => ({ name: p.name, containerPort: p.port })),
-        healthPort: "http",
+        processFile: mainProcessFile,
+        configHash: hash,
+        isWorker: false,
+        replication: true,
         resources: tier.main,
         terminationGracePeriodSeconds: 90,
-        localMediaStore: true,
+        media: false,
+        spread: false,
       }),
     },
   });
@@ -72,10 +61,10 @@ export const synapseMain: Component = {
   name: "synapse-main",
 
   base(site, reference): Manifest[] {
-    const files = synapseConfigFiles(site);
+    const config = synapseConfig(site, reference);
     return [
       ...secretsInitObjects(site),
-      new ConfigMap({ metadata: meta(site, configMapName), data: files }),
+      new ConfigMap({ metadata: meta(site, configMapName), data: config.files }),
       new Service({
         metadata: meta(site, mainName),
         spec: {
@@ -86,7 +75,7 @@ export const synapseMain: Component = {
           ports: servicePorts.map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: "TCP" })),
         },
       }),
-      mainStatefulSet(site, reference, files),
+      mainStatefulSet(site, reference, config.hash),
       new ServiceMonitor({
         metadata: meta(site, mainName),
         spec: {
@@ -99,13 +88,21 @@ export const synapseMain: Component = {
   },
 
   tierPatches(site, tier): ManifestPatch[] {
+    const config = synapseConfig(site, tier);
     return [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: configMapName, namespace: site.namespace },
+        data: { "homeserver.yaml": config.files["homeserver.yaml"] },
+      },
       {
         apiVersion: "apps/v1",
         kind: "StatefulSet",
         metadata: { name: mainName, namespace: site.namespace },
         spec: {
           template: {
+            metadata: { annotations: { [configHashAnnotation]: config.hash } },
             spec: { containers: [{ name: "synapse", resources: { requests: { ...tier.main.requests }, limits: { ...tier.main.limits } } }] },
           },
         },

@@ -4,8 +4,12 @@
  */
 import type { Site } from "../site/site.ts";
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretKeys, secretsDir } from "./paths.ts";
+import {
+  instanceAddress, instanceNames, instancesWithDuty, mediaBackgroundInstance, multiWriterStreams, writersOf,
+  type StreamName, type SynapseApp, type SynapseTopology, type WorkerPool,
+} from "./topology.ts";
 
-type ListenerResourceName = "client" | "federation" | "keys" | "media" | "replication" | "openid" | "health";
+type AnyListenerResource = "client" | "federation" | "keys" | "media" | "replication" | "openid" | "health";
 
 export interface Listener {
   port: number;
@@ -13,7 +17,7 @@ export interface Listener {
   bind_addresses: string[];
   tls?: boolean;
   x_forwarded?: boolean;
-  resources?: { names: ListenerResourceName[]; compress: boolean }[];
+  resources?: { names: AnyListenerResource[]; compress: boolean }[];
 }
 
 export interface InstanceLocation {
@@ -47,19 +51,81 @@ export interface SharedHomeserverConfig {
     args: { host: string; port: number; dbname: string; user: string; cp_min: number; cp_max: number; keepalives_idle: number; keepalives_interval: number; keepalives_count: number };
   };
   redis: { enabled: true; host: string; port: number; password_path?: string };
+  /** Media is served by the media workers only; main stops running media jobs. */
+  enable_media_repo: boolean;
+  media_instance_running_background_jobs?: string;
   instance_map: Record<string, InstanceLocation>;
+  /** Multi-writer streams take a list (workers.md), single-writer streams one name. */
+  stream_writers: Partial<Record<StreamName, string | string[]>>;
+  federation_sender_instances: string[];
+  pusher_instances?: string[];
+  run_background_tasks_on?: string;
+  update_user_directory_from_worker?: string;
+}
+
+export interface MediaStorageProvider {
+  module: string;
+  store_local: boolean;
+  store_remote: boolean;
+  store_synchronous: boolean;
+  config: Record<string, string>;
 }
 
 export interface ProcessConfig {
   listeners: Listener[];
 }
 
-/** Address of the main process's replication listener, through its headless Service. */
-export function mainReplicationLocation(site: Site, serviceName: string): InstanceLocation {
-  return { host: `${serviceName}-0.${serviceName}.${site.namespace}.svc`, port: ports.replication };
+export interface WorkerProcessConfig {
+  worker_app: SynapseApp;
+  worker_listeners: Listener[];
+  worker_log_config: string;
+  enable_media_repo?: boolean;
+  /**
+   * Only in media workers' files: Synapse imports storage provider modules when it reads its config, so a
+   * process without the S3 module installed must never see this key.
+   */
+  media_storage_providers?: MediaStorageProvider[];
 }
 
-export function sharedHomeserverConfig(site: Site, mainService: string): SharedHomeserverConfig {
+/** Address of the main process's replication listener, through its headless Service. */
+export function mainReplicationLocation(site: Site, serviceName: string): InstanceLocation {
+  return instanceAddress(site, serviceName, `${serviceName}-0`);
+}
+
+/** MinIO through the S3 storage provider module; credentials reach boto3 as AWS_* environment variables. */
+function s3Provider(site: Site): MediaStorageProvider {
+  return {
+    module: "s3_storage_provider.S3StorageProviderBackend",
+    store_local: true,
+    store_remote: true,
+    store_synchronous: true,
+    config: { bucket: site.s3.bucket, region_name: site.s3.region, endpoint_url: site.s3.endpoint },
+  };
+}
+
+function streamWriters(topology: SynapseTopology): SharedHomeserverConfig["stream_writers"] {
+  const writers: SharedHomeserverConfig["stream_writers"] = {};
+  const streams = [...new Set(topology.pools.flatMap((p) => p.streams))].sort();
+  for (const stream of streams) {
+    const names = writersOf(topology, stream);
+    writers[stream] = multiWriterStreams.has(stream) ? names : (names[0] as string);
+  }
+  return writers;
+}
+
+/** One named instance for a duty that Synapse gives to a single process (or undefined: main keeps it). */
+function single(topology: SynapseTopology, duty: "background_tasks"): string | undefined {
+  return instancesWithDuty(topology, duty)[0];
+}
+
+export function sharedHomeserverConfig(site: Site, mainService: string, topology: SynapseTopology): SharedHomeserverConfig {
+  const instanceMap: Record<string, InstanceLocation> = { main: mainReplicationLocation(site, mainService) };
+  for (const pool of topology.pools) {
+    for (const name of instanceNames(pool)) instanceMap[name] = instanceAddress(site, pool.name, name);
+  }
+  const pushers = instancesWithDuty(topology, "pusher");
+  const background = single(topology, "background_tasks");
+  const mediaJobs = mediaBackgroundInstance(topology);
   return {
     server_name: site.serverName,
     public_baseurl: site.publicBaseUrl,
@@ -102,7 +168,14 @@ export function sharedHomeserverConfig(site: Site, mainService: string): SharedH
       port: site.redis.port,
       ...(site.redis.passwordSecret ? { password_path: `${redisSecretDir}/${site.redis.passwordSecret.key}` } : {}),
     },
-    instance_map: { main: mainReplicationLocation(site, mainService) },
+    enable_media_repo: false,
+    ...(mediaJobs ? { media_instance_running_background_jobs: mediaJobs } : {}),
+    instance_map: instanceMap,
+    stream_writers: streamWriters(topology),
+    federation_sender_instances: instancesWithDuty(topology, "federation_sender"),
+    // Main keeps pushers and background tasks (as the source document says) unless a tier moves them.
+    ...(pushers.length > 0 ? { pusher_instances: pushers } : {}),
+    ...(background ? { run_background_tasks_on: background, update_user_directory_from_worker: background } : {}),
   };
 }
 
@@ -130,6 +203,37 @@ export function mainProcessConfig(): ProcessConfig {
       },
       { port: ports.metrics, type: "metrics", bind_addresses: anyAddress },
     ],
+  };
+}
+
+/** A worker's own file: its app, listeners and log config. `worker_name` is added per pod at start. */
+export function workerProcessConfig(site: Site, pool: WorkerPool): WorkerProcessConfig {
+  const listeners: Listener[] = [
+    {
+      port: ports.http,
+      type: "http",
+      bind_addresses: anyAddress,
+      tls: false,
+      x_forwarded: true,
+      resources: [{ names: pool.http, compress: false }],
+    },
+  ];
+  if (pool.scaling.kind === "named") {
+    listeners.push({
+      port: ports.replication,
+      type: "http",
+      bind_addresses: anyAddress,
+      tls: false,
+      x_forwarded: false,
+      resources: [{ names: ["replication"], compress: false }],
+    });
+  }
+  listeners.push({ port: ports.metrics, type: "metrics", bind_addresses: anyAddress });
+  return {
+    worker_app: pool.app,
+    worker_listeners: listeners,
+    worker_log_config: `${configDir}/log.yaml`,
+    ...(pool.mediaStore ? { enable_media_repo: true, media_storage_providers: [s3Provider(site)] } : {}),
   };
 }
 

@@ -2,15 +2,19 @@
  * One typed builder for "a Synapse process" (cdk8s-style): main and every worker pool use it, and differ
  * only in data — which app module runs, which process file it loads, its ports and resources.
  */
-import type { IContainerPort, IPodTemplateSpec, IVolume, IVolumeMount } from "kubernetes-models/v1";
+import type { IContainer, IEnvVar, IPodTemplateSpec, IVolume, IVolumeMount } from "kubernetes-models/v1";
 import type { Site } from "../site/site.ts";
 import type { Resources } from "../site/sizing.ts";
 import { configHashAnnotation } from "../kube/config-hash.ts";
-import { imageVersion, objectLabels, type AppIdentity } from "../kube/labels.ts";
+import { imageVersion, objectLabels, selectorLabels, type AppIdentity } from "../kube/labels.ts";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
-import { configDir, mediaStoreDir, redisSecretDir, secretsDir, synapseUid, tmpDir } from "./paths.ts";
+import { configDir, mediaStoreDir, ports, redisSecretDir, secretsDir, synapseUid, tmpDir } from "./paths.ts";
+import type { SynapseApp } from "./topology.ts";
 
-export type SynapseApp = "synapse.app.homeserver" | "synapse.app.generic_worker";
+export const s3ProviderVersion = "1.5.0";
+const modulesDir = "/modules";
+/** Name of the per-pod volume (volumeClaimTemplate) holding the media store and thumbnail cache. */
+export const mediaVolume = "media";
 
 export interface SynapseProcessSpec {
   site: Site;
@@ -22,14 +26,45 @@ export interface SynapseProcessSpec {
   processFile: string;
   /** Digest of everything the process loads, so a config change rolls its pods. */
   configHash: string;
-  ports: { name: string; containerPort: number }[];
-  /** Name of the port that answers `GET /health`. */
-  healthPort: string;
+  /** Workers take their pod name as `worker_name` (unique per pod, stable for StatefulSet ordinals). */
+  isWorker: boolean;
+  /** Exposes the replication listener (main and named instances). */
+  replication: boolean;
   resources: Resources;
   /** Seconds a pod gets to finish in-flight requests (long-polling /sync needs more than the default). */
   terminationGracePeriodSeconds: number;
-  /** Main keeps a local media store until media workers take media over. */
-  localMediaStore: boolean;
+  /** Media workers: local store on a per-pod volume, S3 storage provider for MinIO. */
+  media: boolean;
+  /** Spread pods of multi-replica pools across nodes. */
+  spread: boolean;
+}
+
+function command(spec: SynapseProcessSpec): string[] {
+  const configs = [`${configDir}/homeserver.yaml`, `${configDir}/${spec.processFile}`];
+  const python = ["python", "-m", spec.app, ...configs.flatMap((c) => ["--config-path", c])];
+  if (!spec.isWorker) return python;
+  // Synapse has no per-pod setting; a one-line file written at start gives each pod its own worker_name.
+  const nameFile = `${tmpDir}/worker-name.yaml`;
+  return ["sh", "-c", `printf 'worker_name: %s\\n' "$POD_NAME" > ${nameFile} && exec ${python.join(" ")} --config-path ${nameFile}`];
+}
+
+function env(spec: SynapseProcessSpec): IEnvVar[] {
+  const { site } = spec;
+  const vars: IEnvVar[] = [
+    // libpq reads the database password from PGPASSWORD, so it never appears in a config file.
+    { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: site.postgres.passwordSecret.name, key: site.postgres.passwordSecret.key } } },
+    { name: "SYNAPSE_CACHE_FACTOR", value: "1.0" },
+  ];
+  if (spec.isWorker) vars.push({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
+  if (spec.media) {
+    const c = site.s3.credentialsSecret;
+    vars.push(
+      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: c.name, key: c.accessKeyIdKey } } },
+      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: c.name, key: c.secretAccessKeyKey } } },
+    );
+    if (!site.images.synapseMedia) vars.push({ name: "PYTHONPATH", value: modulesDir });
+  }
+  return vars;
 }
 
 function volumes(spec: SynapseProcessSpec): { volumes: IVolume[]; mounts: IVolumeMount[] } {
@@ -56,22 +91,48 @@ function volumes(spec: SynapseProcessSpec): { volumes: IVolume[]; mounts: IVolum
     });
     mounts.push({ name: "redis-password", mountPath: redisSecretDir, readOnly: true });
   }
-  if (spec.localMediaStore) {
-    volumes.push({ name: "media", emptyDir: { sizeLimit: "10Gi" } });
-    mounts.push({ name: "media", mountPath: mediaStoreDir });
+  if (spec.media) {
+    mounts.push({ name: mediaVolume, mountPath: mediaStoreDir });
+    if (!site.images.synapseMedia) {
+      volumes.push({ name: "modules", emptyDir: { sizeLimit: "512Mi" } });
+      mounts.push({ name: "modules", mountPath: modulesDir, readOnly: true });
+    }
   }
   return { volumes, mounts };
+}
+
+/**
+ * With no media image configured, an init container installs the pinned S3 storage provider into a shared
+ * volume (needs egress to PyPI). Set `images.synapseMedia` to an image that ships the module to avoid it.
+ */
+function s3ProviderInstaller(spec: SynapseProcessSpec): IContainer[] {
+  if (!spec.media || spec.site.images.synapseMedia) return [];
+  return [{
+    name: "install-s3-provider",
+    image: spec.site.images.synapse,
+    command: ["python", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--target", modulesDir,
+      `synapse-s3-storage-provider==${s3ProviderVersion}`],
+    env: [{ name: "HOME", value: tmpDir }],
+    resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
+    securityContext: restrictedContainerSecurity(),
+    volumeMounts: [{ name: "modules", mountPath: modulesDir }, { name: "tmp", mountPath: tmpDir }],
+  }];
 }
 
 /** The pod template of a Synapse process: restricted, probed on /health, config from files. */
 export function synapsePodTemplate(spec: SynapseProcessSpec): IPodTemplateSpec {
   const { site } = spec;
   const { volumes: podVolumes, mounts } = volumes(spec);
-  const health = { httpGet: { path: "/health", port: spec.healthPort } };
-  const containerPorts: IContainerPort[] = spec.ports.map((p) => ({ ...p, protocol: "TCP" }));
+  const health = { httpGet: { path: "/health", port: "http" } };
+  const portList = [
+    { name: "http", containerPort: ports.http, protocol: "TCP" as const },
+    ...(spec.replication ? [{ name: "replication", containerPort: ports.replication, protocol: "TCP" as const }] : []),
+    { name: "metrics", containerPort: ports.metrics, protocol: "TCP" as const },
+  ];
+  const image = spec.media && site.images.synapseMedia ? site.images.synapseMedia : site.images.synapse;
   return {
     metadata: {
-      labels: objectLabels(spec.identity, imageVersion(site.images.synapse)),
+      labels: objectLabels(spec.identity, imageVersion(image)),
       annotations: { [configHashAnnotation]: spec.configHash },
     },
     spec: {
@@ -79,25 +140,29 @@ export function synapsePodTemplate(spec: SynapseProcessSpec): IPodTemplateSpec {
       enableServiceLinks: false,
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
       securityContext: restrictedPodSecurity(synapseUid),
+      ...(spec.spread ? {
+        topologySpreadConstraints: [{
+          maxSkew: 1,
+          topologyKey: "kubernetes.io/hostname",
+          whenUnsatisfiable: "ScheduleAnyway",
+          labelSelector: { matchLabels: selectorLabels(spec.identity) },
+        }],
+      } : {}),
+      initContainers: s3ProviderInstaller(spec),
       containers: [
         {
           name: "synapse",
-          image: site.images.synapse,
-          command: ["python", "-m", spec.app, "--config-path", `${configDir}/homeserver.yaml`, "--config-path", `${configDir}/${spec.processFile}`],
-          env: [
-            // libpq reads the database password from PGPASSWORD, so it never appears in a config file.
-            { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: site.postgres.passwordSecret.name, key: site.postgres.passwordSecret.key } } },
-            { name: "SYNAPSE_CACHE_FACTOR", value: "1.0" },
-          ],
-          ports: containerPorts,
-          resources: {
-            requests: { ...spec.resources.requests },
-            limits: { ...spec.resources.limits },
-          },
+          image,
+          command: command(spec),
+          env: env(spec),
+          ports: portList,
+          resources: { requests: { ...spec.resources.requests }, limits: { ...spec.resources.limits } },
           // Startup covers database migrations after an upgrade (up to 10 minutes) before liveness applies.
           startupProbe: { ...health, periodSeconds: 5, failureThreshold: 120, timeoutSeconds: 3 },
           readinessProbe: { ...health, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
           livenessProbe: { ...health, periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
+          // Endpoints drop the pod first; the sleep lets the proxies notice before Synapse stops accepting.
+          lifecycle: { preStop: { exec: { command: ["sleep", "5"] } } },
           securityContext: restrictedContainerSecurity(),
           volumeMounts: mounts,
         },

@@ -20,6 +20,13 @@ function kustomization(fields: Record<string, unknown>): string {
   return objectYaml({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", ...fields });
 }
 
+/** A Kustomize Component: objects an overlay adds by listing the folder under `components:`. */
+function kustomizeComponent(fields: Record<string, unknown>): string {
+  return objectYaml({ apiVersion: "kustomize.config.k8s.io/v1alpha1", kind: "Component", ...fields });
+}
+
+export const componentsDir = "base/components";
+
 function fileName(m: { kind: string; metadata?: object }): string {
   const name = (m.metadata as { name?: string } | undefined)?.name ?? "unnamed";
   return `${m.kind.toLowerCase()}-${name}.yaml`;
@@ -81,14 +88,25 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
   const reference = sizing[0];
   if (!reference) throw new Error("sizing: the sizing table has no tiers");
 
+  const writeObjects = (dir: string, source: string, manifests: Manifest[]): string[] => {
+    const names = manifests.map(fileName);
+    manifests.forEach((m, i) => files.set(`${dir}/${names[i]}`, header(source) + objectYaml(m.toJSON())));
+    return [...names].sort();
+  };
+  const partNames = new Set<string>();
   for (const component of components) {
+    const source = `apps/${component.name}/`;
     const manifests = component.base(site, reference);
     checkManifests(component.name, manifests, site, issues);
-    const source = `apps/${component.name}/`;
-    const names = manifests.map(fileName);
-    manifests.forEach((m, i) => files.set(`base/${component.name}/${names[i]}`, header(source) + objectYaml(m.toJSON())));
-    files.set(`base/${component.name}/kustomization.yaml`,
-      header(source) + kustomization({ resources: [...names].sort() }));
+    const names = writeObjects(`base/${component.name}`, source, manifests);
+    files.set(`base/${component.name}/kustomization.yaml`, header(source) + kustomization({ resources: names }));
+    for (const part of component.optionalParts?.(site, reference) ?? []) {
+      checkManifests(part.name, part.manifests, site, issues);
+      issues.check(!partNames.has(part.name), `${component.name}.optionalParts`, `part ${part.name} is emitted twice`);
+      partNames.add(part.name);
+      const partFiles = writeObjects(`${componentsDir}/${part.name}`, source, part.manifests);
+      files.set(`${componentsDir}/${part.name}/kustomization.yaml`, header(source) + kustomizeComponent({ resources: partFiles }));
+    }
   }
   files.set("base/kustomization.yaml",
     header("apps/components.ts") + kustomization({ resources: components.map((c) => c.name) }));
@@ -103,8 +121,13 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
       files.set(`overlays/${tier.name}/${path}`,
         header(`apps/${component.name}/ and apps/site/sizing.ts`) + patches.map((p) => objectYaml(p)).join("---\n"));
     }
+    const parts = components.flatMap((c) => c.tierParts?.(tier) ?? []);
+    for (const part of parts) {
+      issues.check(partNames.has(part), `sizing[${tier.name}].optionalRoles`, `switches on ${part}, which no component provides`);
+    }
     files.set(`overlays/${tier.name}/kustomization.yaml`, header("apps/site/sizing.ts") + kustomization({
       resources: ["../../base"],
+      ...(parts.length > 0 ? { components: parts.map((p) => `../../${componentsDir}/${p}`) } : {}),
       labels: [{ pairs: { [tierLabel]: tier.name }, includeSelectors: false, includeTemplates: false }],
       patches: patchFiles.map((path) => ({ path })),
     }));

@@ -12,16 +12,18 @@ import { loadSizing, repoRoot } from "../emit/load-config.ts";
 import { validateAgainstSchema } from "../emit/model-registry.ts";
 import { findKustomize, kustomizeBuild } from "./kustomize.ts";
 import { formatTable, parseRendered, summarize } from "./rendered.ts";
+import { missingSynapseInstances } from "./synapse-instances.ts";
 
 await runCli("build", async () => {
-  const args = parseCli({ tiers: { type: "string" }, out: { type: "string" } });
+  const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" } });
+  const root = resolve(args.root ?? repoRoot);
   const sizing = await loadSizing();
   const selected = args.tiers ? args.tiers.split(",").map((n) => findTier(sizing, n.trim(), "--tiers")) : sizing;
-  const out = resolve(args.out ?? join(repoRoot, "dist/overlays"));
+  const out = resolve(args.out ?? join(root, "dist/overlays"));
   const kustomize = await findKustomize();
 
   const rendered = await Promise.all(selected.map(async (tier) => {
-    const text = await kustomizeBuild(join(repoRoot, "overlays", tier.name));
+    const text = await kustomizeBuild(join(root, "overlays", tier.name));
     return { tier: tier.name, text, objects: parseRendered(text) };
   }));
 
@@ -34,6 +36,7 @@ await runCli("build", async () => {
         issues.add(`overlays/${r.tier}`, (e as Error).message);
       }
     }
+    for (const problem of missingSynapseInstances(r.objects)) issues.add(`overlays/${r.tier}`, problem);
   }
   issues.throwIfAny();
 

@@ -1,0 +1,199 @@
+/**
+ * The Synapse processes a tier runs, as data: which pools exist, which are named instances (stable
+ * StatefulSet pods listed in the shared config) and which autoscale, what each listens for and which streams
+ * and duties it takes off main. Synapse's config, the workloads and HAProxy's routing all derive from it, so
+ * they cannot disagree.
+ */
+import { IssueCollector } from "../site/errors.ts";
+import type { Site } from "../site/site.ts";
+import { optionalPoolBounds, workerPodResources, type AutoscaledPool, type OptionalRole, type Resources, type TierSizing } from "../site/sizing.ts";
+import { syncWave } from "../kube/sync-waves.ts";
+import { ports } from "./paths.ts";
+
+export type SynapseApp = "synapse.app.homeserver" | "synapse.app.generic_worker" | "synapse.app.media_repository";
+export type StreamName = "events" | "typing" | "to_device" | "account_data" | "receipts" | "presence" | "push_rules" | "device_lists";
+export type ListenerResourceName = "client" | "federation" | "media" | "health";
+export type Duty = "federation_sender" | "pusher" | "background_tasks" | "media_background_jobs";
+
+/** Streams that accept several writers (workers.md); every other stream has exactly one. */
+export const multiWriterStreams: ReadonlySet<StreamName> = new Set(["events", "receipts", "device_lists"]);
+
+export interface WorkerPool {
+  /** Role name, e.g. `synchrotron`; also the key of its per-pod resources and its worker file. */
+  role: string;
+  /** Kubernetes object name of the workload and its headless Service: `synapse-<role>`. */
+  name: string;
+  app: SynapseApp;
+  /** Named pools are StatefulSets with a fixed count; autoscaled pools are owned by an HPA. */
+  scaling: { kind: "named"; replicas: number } | { kind: "autoscaled"; bounds: AutoscaledPool };
+  /** Resources served on the public HTTP listener (8008); `health` alone for pools with no public API. */
+  http: ListenerResourceName[];
+  streams: StreamName[];
+  duties: Duty[];
+  resources: Resources;
+  /** Needs its own volume for the local media store and thumbnail cache. */
+  mediaStore: boolean;
+  /** Argo CD sync wave, following the source's order (event persisters first, generic workers last). */
+  wave: number;
+  /** Seconds a pod gets to finish in-flight requests; long-polling pools need more. */
+  gracePeriodSeconds: number;
+  /** Set for optional roles: the Kustomize component that adds this pool. */
+  optionalRole?: OptionalRole;
+  /** StatefulSet pools whose count HPA owns still have stable names; the workload kind follows from this. */
+  workload: "StatefulSet" | "Deployment";
+}
+
+export interface SynapseTopology {
+  tier: string;
+  pools: WorkerPool[];
+}
+
+function podResources(key: string): Resources {
+  const r = workerPodResources[key];
+  if (!r) throw new Error(`workerPodResources has no entry for "${key}"`);
+  return r;
+}
+
+function streamWriter(role: OptionalRole, stream: StreamName): WorkerPool {
+  return {
+    role, name: `synapse-${role}`, app: "synapse.app.generic_worker",
+    scaling: { kind: "named", replicas: 1 }, http: ["client"], streams: [stream], duties: [],
+    resources: podResources("stream-writer"), mediaStore: false, wave: syncWave.streamWriters,
+    gracePeriodSeconds: 30, optionalRole: role, workload: "StatefulSet",
+  };
+}
+
+const optionalPools: Record<OptionalRole, () => WorkerPool> = {
+  "typing-writer": () => streamWriter("typing-writer", "typing"),
+  "to-device-writer": () => streamWriter("to-device-writer", "to_device"),
+  "receipts-writer": () => streamWriter("receipts-writer", "receipts"),
+  "account-data-writer": () => streamWriter("account-data-writer", "account_data"),
+  "presence-writer": () => streamWriter("presence-writer", "presence"),
+  "push-rules-writer": () => streamWriter("push-rules-writer", "push_rules"),
+  pusher: () => ({
+    role: "pusher", name: "synapse-pusher", app: "synapse.app.generic_worker",
+    scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["pusher"],
+    resources: podResources("pusher"), mediaStore: false, wave: syncWave.federationSenders,
+    gracePeriodSeconds: 30, optionalRole: "pusher", workload: "StatefulSet",
+  }),
+  background: () => ({
+    role: "background", name: "synapse-background", app: "synapse.app.generic_worker",
+    scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["background_tasks"],
+    resources: podResources("background"), mediaStore: false, wave: syncWave.federationSenders,
+    gracePeriodSeconds: 30, optionalRole: "background", workload: "StatefulSet",
+  }),
+  "federation-reader": () => ({
+    role: "federation-reader", name: "synapse-federation-reader", app: "synapse.app.generic_worker",
+    scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["federation-reader"] } }, http: ["federation"],
+    streams: [], duties: [], resources: podResources("federation-reader"), mediaStore: false,
+    wave: syncWave.genericWorkers, gracePeriodSeconds: 30, optionalRole: "federation-reader", workload: "Deployment",
+  }),
+  "initial-sync": () => ({
+    role: "initial-sync", name: "synapse-initial-sync", app: "synapse.app.generic_worker",
+    scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["initial-sync"] } }, http: ["client"],
+    streams: [], duties: [], resources: podResources("initial-sync"), mediaStore: false,
+    wave: syncWave.synchrotrons, gracePeriodSeconds: 90, optionalRole: "initial-sync", workload: "Deployment",
+  }),
+};
+
+/** The pools of one tier: the five of the source document, then the tier's optional roles. */
+export function synapseTopology(tier: TierSizing): SynapseTopology {
+  const w = tier.workers;
+  const pools: WorkerPool[] = [
+    {
+      role: "event-persister", name: "synapse-event-persister", app: "synapse.app.generic_worker",
+      scaling: { kind: "named", replicas: w.eventPersisters }, http: ["health"], streams: ["events"], duties: [],
+      resources: podResources("event-persister"), mediaStore: false, wave: syncWave.eventPersisters,
+      gracePeriodSeconds: 60, workload: "StatefulSet",
+    },
+    {
+      role: "federation-sender", name: "synapse-federation-sender", app: "synapse.app.generic_worker",
+      scaling: { kind: "named", replicas: w.federationSenders }, http: ["health"], streams: [],
+      duties: ["federation_sender"], resources: podResources("federation-sender"), mediaStore: false,
+      wave: syncWave.federationSenders, gracePeriodSeconds: 60, workload: "StatefulSet",
+    },
+    {
+      role: "media", name: "synapse-media", app: "synapse.app.media_repository",
+      scaling: { kind: "autoscaled", bounds: w.media }, http: ["media", "client", "federation"], streams: [],
+      duties: ["media_background_jobs"], resources: podResources("media"), mediaStore: true,
+      wave: syncWave.media, gracePeriodSeconds: 60, workload: "StatefulSet",
+    },
+    {
+      role: "synchrotron", name: "synapse-synchrotron", app: "synapse.app.generic_worker",
+      scaling: { kind: "autoscaled", bounds: w.synchrotron }, http: ["client"], streams: [], duties: [],
+      resources: podResources("synchrotron"), mediaStore: false, wave: syncWave.synchrotrons,
+      // /sync long-polls for up to 30 s by default: let in-flight polls finish before the pod stops.
+      gracePeriodSeconds: 90, workload: "Deployment",
+    },
+    {
+      role: "generic", name: "synapse-generic", app: "synapse.app.generic_worker",
+      scaling: { kind: "autoscaled", bounds: w.generic }, http: ["client", "federation"], streams: [], duties: [],
+      resources: podResources("generic"), mediaStore: false, wave: syncWave.genericWorkers,
+      gracePeriodSeconds: 30, workload: "Deployment",
+    },
+  ];
+  for (const role of tier.optionalRoles) pools.push(optionalPools[role]());
+  const topology = { tier: tier.name, pools };
+  checkTopology(topology);
+  return topology;
+}
+
+/** Every optional pool, for emitting the Kustomize components (independent of tier). */
+export function allOptionalPools(): WorkerPool[] {
+  return Object.values(optionalPools).map((make) => make());
+}
+
+/** Pod names of a named pool: stable StatefulSet ordinals, which are also the workers' `worker_name`s. */
+export function instanceNames(pool: WorkerPool): string[] {
+  return pool.scaling.kind === "named" ? Array.from({ length: pool.scaling.replicas }, (_, i) => `${pool.name}-${i}`) : [];
+}
+
+/** The one media pod that runs media background jobs: ordinal 0 exists whenever the pool runs at all. */
+export function mediaBackgroundInstance(topology: SynapseTopology): string | undefined {
+  const media = topology.pools.find((p) => p.duties.includes("media_background_jobs"));
+  return media ? `${media.name}-0` : undefined;
+}
+
+/** Address of a named instance's replication listener, through its pool's headless Service. */
+export function instanceAddress(site: Site, pool: string, instance: string): { host: string; port: number } {
+  return { host: `${instance}.${pool}.${site.namespace}.svc`, port: ports.replication };
+}
+
+export function writersOf(topology: SynapseTopology, stream: StreamName): string[] {
+  return topology.pools.filter((p) => p.streams.includes(stream)).flatMap(instanceNames);
+}
+
+export function instancesWithDuty(topology: SynapseTopology, duty: Duty): string[] {
+  return topology.pools.filter((p) => p.duties.includes(duty)).flatMap(instanceNames);
+}
+
+/**
+ * Rules Synapse imposes that the data model alone does not: streams with one writer have at most one,
+ * writers and duty holders are named instances, names are unique. Throws a ConfigError naming the pool.
+ */
+export function checkTopology(topology: SynapseTopology): void {
+  const issues = new IssueCollector();
+  const at = (p: WorkerPool) => `topology[${topology.tier}].${p.role}`;
+  const names = new Set<string>();
+  for (const p of topology.pools) {
+    issues.check(!names.has(p.name), at(p), `pool name ${p.name} is used twice`);
+    names.add(p.name);
+    const named = p.scaling.kind === "named";
+    if ((p.streams.length > 0 || p.duties.some((d) => d !== "media_background_jobs")) && !named) {
+      issues.add(at(p), "writes a stream or holds a duty but autoscales: Synapse needs stable names for those (make it a named pool)");
+    }
+    if (p.scaling.kind === "named") issues.check(p.scaling.replicas >= 1, `${at(p)}.replicas`, "a named pool needs at least one instance");
+    if (p.workload === "Deployment") issues.check(!named, at(p), "named instances need a StatefulSet");
+  }
+  const streams = new Set(topology.pools.flatMap((p) => p.streams));
+  for (const stream of streams) {
+    const writers = writersOf(topology, stream);
+    issues.check(multiWriterStreams.has(stream) || writers.length <= 1, `topology[${topology.tier}].stream_writers.${stream}`,
+      `Synapse allows one writer for "${stream}", the tier has ${writers.length}: ${writers.join(", ")}`);
+  }
+  issues.check(writersOf(topology, "events").length >= 1, `topology[${topology.tier}].stream_writers.events`,
+    "the tier needs at least one event persister");
+  issues.check(topology.pools.filter((p) => p.duties.includes("media_background_jobs")).length <= 1,
+    `topology[${topology.tier}].media`, "exactly one media pool may run media background jobs");
+  issues.throwIfAny();
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { tiers } from "../../apps/site/sizing.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
+import { find, renderOverlay } from "../support/repo.ts";
+import { configFiles, synapseWorkloads } from "../support/synapse-processes.ts";
+import { parse } from "yaml";
+
+interface Shared {
+  instance_map: Record<string, { host: string; port: number }>;
+  stream_writers: Record<string, string | string[]>;
+  federation_sender_instances: string[];
+  pusher_instances?: string[];
+  run_background_tasks_on?: string;
+  update_user_directory_from_worker?: string;
+  media_instance_running_background_jobs?: string;
+  enable_media_repo: boolean;
+  redis: { enabled: boolean };
+  worker_replication_secret_path: string;
+}
+
+const shared = (objects: KubeObject[]) => parse(configFiles(objects)["homeserver.yaml"] ?? "") as Shared;
+const spec = <T>(o: KubeObject) => o.spec as unknown as T;
+
+function namedInstances(s: Shared): string[] {
+  return [
+    ...Object.values(s.stream_writers).flat(),
+    ...s.federation_sender_instances,
+    ...(s.pusher_instances ?? []),
+    ...(s.run_background_tasks_on ? [s.run_background_tasks_on] : []),
+    ...(s.update_user_directory_from_worker ? [s.update_user_directory_from_worker] : []),
+  ];
+}
+
+/** `pod-N` of StatefulSet `pod` exists when N < replicas. */
+function statefulSetOf(objects: KubeObject[], pod: string): KubeObject | undefined {
+  const m = /^(.*)-(\d+)$/.exec(pod);
+  if (!m) return undefined;
+  const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === m[1]);
+  const replicas = sts ? spec<{ replicas?: number }>(sts).replicas : undefined;
+  return sts && replicas !== undefined && Number(m[2]) < replicas ? sts : undefined;
+}
+
+describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (name, tier) => {
+  it("lists every named instance in instance_map, beside main", async () => {
+    const s = shared(await renderOverlay(name));
+    expect(s.redis.enabled).toBe(true);
+    expect(s.worker_replication_secret_path).toMatch(/^\/secrets\//);
+    expect(Object.keys(s.instance_map)).toContain("main");
+    for (const instance of namedInstances(s)) expect(Object.keys(s.instance_map), instance).toContain(instance);
+  });
+
+  it("makes each named instance a pod the overlay creates, at the address instance_map gives", async () => {
+    const objects = await renderOverlay(name);
+    const s = shared(objects);
+    for (const [instance, address] of Object.entries(s.instance_map)) {
+      const pod = instance === "main" ? "synapse-main-0" : instance;
+      const sts = statefulSetOf(objects, pod);
+      expect(sts, `${instance}: no StatefulSet pod ${pod}`).toBeDefined();
+      const st = spec<{ serviceName: string; template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } }>(sts as KubeObject);
+      expect(address.host).toBe(`${pod}.${st.serviceName}.matrix.svc`);
+      const svc = find(objects, "Service", st.serviceName);
+      expect(spec<{ clusterIP: string }>(svc).clusterIP).toBe("None");
+      expect(spec<{ selector: Record<string, string> }>(svc).selector).toEqual(spec<{ selector: { matchLabels: Record<string, string> } }>(sts as KubeObject).selector.matchLabels);
+      const replication = st.template.spec.containers[0]?.ports.find((p) => p.name === "replication");
+      expect(replication?.containerPort, instance).toBe(address.port);
+    }
+  });
+
+  it("runs exactly as many named pods as the configuration lists, and no Deployment holds a named instance", async () => {
+    const objects = await renderOverlay(name);
+    const s = shared(objects);
+    const listed = Object.keys(s.instance_map).filter((n) => n !== "main");
+    for (const sts of objects.filter((o) => o.kind === "StatefulSet" && spec<{ replicas?: number }>(o).replicas !== undefined && o.metadata.name !== "synapse-main")) {
+      const names = listed.filter((n) => n.replace(/-\d+$/, "") === sts.metadata.name);
+      expect(names.length, sts.metadata.name).toBe(spec<{ replicas: number }>(sts).replicas);
+    }
+    for (const d of objects.filter((o) => o.kind === "Deployment")) {
+      expect(listed.filter((n) => n.startsWith(`${d.metadata.name}-`)), d.metadata.name).toEqual([]);
+    }
+    expect(s.stream_writers.events).toHaveLength(tier.workers.eventPersisters);
+    expect(s.federation_sender_instances).toHaveLength(tier.workers.federationSenders);
+    expect(spec<{ replicas: number }>(find(objects, "StatefulSet", "synapse-event-persister")).replicas).toBe(tier.workers.eventPersisters);
+    expect(spec<{ replicas: number }>(find(objects, "StatefulSet", "synapse-federation-sender")).replicas).toBe(tier.workers.federationSenders);
+  });
+
+  it("autoscales synchrotron, generic and media between the tier's minimum and the documented maximum", async () => {
+    const objects = await renderOverlay(name);
+    const expected = { "synapse-synchrotron": tier.workers.synchrotron, "synapse-generic": tier.workers.generic, "synapse-media": tier.workers.media };
+    for (const [target, pool] of Object.entries(expected)) {
+      const hpa = spec<{ minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string }; metrics: { resource: { name: string; target: { averageUtilization: number } } }[] }>(find(objects, "HorizontalPodAutoscaler", target));
+      expect([hpa.scaleTargetRef.name, hpa.minReplicas, hpa.maxReplicas]).toEqual([target, pool.min, pool.max]);
+      const targets = Object.fromEntries(hpa.metrics.map((m) => [m.resource.name, m.resource.target.averageUtilization]));
+      expect(targets).toEqual({ cpu: pool.targetCpuPercent, memory: pool.targetMemoryPercent });
+    }
+  });
+
+  it("leaves the replica count of every HPA-owned workload to the HPA", async () => {
+    const objects = await renderOverlay(name);
+    for (const hpa of objects.filter((o) => o.kind === "HorizontalPodAutoscaler")) {
+      const ref = spec<{ scaleTargetRef: { kind: string; name: string } }>(hpa).scaleTargetRef;
+      expect(spec<{ replicas?: number }>(find(objects, ref.kind, ref.name)).replicas, ref.name).toBeUndefined();
+    }
+  });
+
+  it("takes federation sending and media off main, and gives media background jobs to exactly one pod", async () => {
+    const objects = await renderOverlay(name);
+    const s = shared(objects);
+    expect(s.enable_media_repo).toBe(false);
+    expect(s.federation_sender_instances.length).toBeGreaterThan(0);
+    expect(s.media_instance_running_background_jobs).toBe("synapse-media-0");
+    // Ordinal 0 of the media StatefulSet exists whenever the HPA keeps at least one pod.
+    expect(spec<{ minReplicas: number }>(find(objects, "HorizontalPodAutoscaler", "synapse-media")).minReplicas).toBeGreaterThanOrEqual(1);
+    const media = find(objects, "StatefulSet", "synapse-media");
+    expect(spec<{ volumeClaimTemplates: { metadata: { name: string } }[] }>(media).volumeClaimTemplates.map((v) => v.metadata.name)).toEqual(["media"]);
+  });
+
+  it("switches on the tier's optional roles and nothing else", async () => {
+    const objects = await renderOverlay(name);
+    const optional = objects.filter((o) => o.kind === "StatefulSet" || o.kind === "Deployment")
+      .map((o) => o.metadata.labels?.["app.kubernetes.io/component"] ?? "")
+      .filter((c) => !["main", "event-persister", "federation-sender", "media", "synchrotron", "generic"].includes(c));
+    expect(optional.sort()).toEqual([...tier.optionalRoles].sort());
+  });
+
+  it("gives every Synapse pod /health probes, metrics scraped by a ServiceMonitor, and the same config hash", async () => {
+    const objects = await renderOverlay(name);
+    const monitors = objects.filter((o) => o.kind === "ServiceMonitor");
+    const hashes = new Set<string>();
+    for (const w of synapseWorkloads(objects)) {
+      const tpl = spec<{ template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> }; spec: { containers: { readinessProbe: { httpGet: { path: string } }; ports: { name: string }[] }[] } } }>(w.object).template;
+      hashes.add(tpl.metadata.annotations["matrix-gitops.io/config-hash"] ?? "");
+      expect(tpl.spec.containers[0]?.readinessProbe.httpGet.path, w.name).toBe("/health");
+      const svc = objects.find((o) => o.kind === "Service" && Object.entries(spec<{ selector: Record<string, string> }>(o).selector ?? {}).every(([k, v]) => tpl.metadata.labels[k] === v)
+        && spec<{ ports: { name: string }[] }>(o).ports.some((p) => p.name === "metrics"));
+      expect(svc, `${w.name}: no Service exposes its metrics port`).toBeDefined();
+      const covered = monitors.some((m) => {
+        const sel = spec<{ selector: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values: string[] }[] }; endpoints: { port: string }[] }>(m);
+        const labels = (svc as KubeObject).metadata.labels ?? {};
+        const labelsMatch = Object.entries(sel.selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+        const exprMatch = (sel.selector.matchExpressions ?? []).every((e) => (e.operator === "NotIn" ? !e.values.includes(labels[e.key] ?? "") : e.values.includes(labels[e.key] ?? "")));
+        return labelsMatch && exprMatch && sel.endpoints.some((e) => e.port === "metrics");
+      });
+      expect(covered, `${w.name}: no ServiceMonitor scrapes it`).toBe(true);
+    }
+    expect(hashes.size).toBe(1);
+  });
+
+  it("protects multi-replica pools with a PDB, spreads them across nodes and lets /sync polls finish", async () => {
+    const objects = await renderOverlay(name);
+    for (const w of synapseWorkloads(objects).filter((x) => x.isWorker)) {
+      const pdb = objects.find((o) => o.kind === "PodDisruptionBudget" && o.metadata.name === w.name);
+      expect(pdb, w.name).toBeDefined();
+      const pod = spec<{ template: { spec: { topologySpreadConstraints?: { topologyKey: string }[]; terminationGracePeriodSeconds: number } } }>(w.object).template.spec;
+      expect(pod.topologySpreadConstraints?.[0]?.topologyKey, w.name).toBe("kubernetes.io/hostname");
+    }
+    const sync = spec<{ template: { spec: { terminationGracePeriodSeconds: number } } }>(find(objects, "Deployment", "synapse-synchrotron"));
+    expect(sync.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe("config hash follows the topology", () => {
+  it("differs between tiers whose instance lists differ, so changing counts restarts every process", async () => {
+    const hash = async (tier: string) => {
+      const sts = find(await renderOverlay(tier), "StatefulSet", "synapse-main");
+      return spec<{ template: { metadata: { annotations: Record<string, string> } } }>(sts).template.metadata.annotations["matrix-gitops.io/config-hash"];
+    };
+    const all = await Promise.all(tiers.map((t) => hash(t.name)));
+    expect(new Set(all).size).toBe(tiers.length);
+  });
+});
