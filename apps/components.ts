@@ -1,6 +1,7 @@
 /** Composition in one place: every component the repository deploys, in the order base/ lists them. */
 import type { Component } from "./kube/component.ts";
+import { haproxy } from "./haproxy/index.ts";
 import { synapseMain } from "./synapse-main/index.ts";
 import { synapseWorkers } from "./synapse-workers/index.ts";
 
-export const components: readonly Component[] = [synapseMain, synapseWorkers];
+export const components: readonly Component[] = [synapseMain, synapseWorkers, haproxy];

@@ -3,6 +3,7 @@
  * it. `resolveSite` fills defaults, derives hostnames and URLs, and rejects bad input with errors that name
  * the field, before any manifest is built.
  */
+import { isIP } from "node:net";
 import { IssueCollector } from "./errors.ts";
 
 export interface SecretKeyRef {
@@ -28,6 +29,14 @@ export interface SiteInput {
   postgres?: Partial<PostgresService>;
   redis?: Partial<RedisService>;
   s3?: Partial<S3Store>;
+  /** Kubernetes cluster DNS domain, for the names HAProxy resolves. Default: `cluster.local`. */
+  clusterDomain?: string;
+  /** IngressClass of the ingress controller (TLS termination, 100 MB bodies). Default: `nginx`. */
+  ingressClassName?: string;
+  haproxy?: {
+    /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
+    adminAllowFrom?: string[];
+  };
   /**
    * Synapse's own secrets (signing key, macaroon/form/registration/replication secrets). By default a Job
    * generates whichever keys are missing in-cluster; set `existingSecret` to use a Secret you manage
@@ -38,6 +47,8 @@ export interface SiteInput {
 
 export interface Images {
   synapse: string;
+  /** HAProxy 2.6 LTS: the branch Debian 12 ships, so the tests check the configuration with the same parser. */
+  haproxy: string;
   /**
    * Optional image for media workers that ships the S3 storage provider module (see
    * apps/synapse-workers/media-image/Dockerfile). Null: media pods install the pinned module at start.
@@ -83,10 +94,14 @@ export interface Site {
   redis: RedisService;
   s3: S3Store;
   secrets: { name: string; generatedInCluster: boolean };
+  clusterDomain: string;
+  ingressClassName: string;
+  haproxy: { adminAllowFrom: string[] };
 }
 
 export const defaultImages: Images = {
   synapse: "ghcr.io/element-hq/synapse:v1.157.0",
+  haproxy: "docker.io/library/haproxy:2.6.17",
   synapseMedia: null,
 };
 
@@ -96,6 +111,16 @@ const dns1123Label = new RegExp(`^${dnsLabel}$`);
 const k8sName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** A pinned image: registry/repo with a version tag (a digit somewhere, not `latest`) or a sha256 digest. */
 const pinnedImage = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:(?!latest$)[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*)?(@sha256:[a-f0-9]{64})?$/;
+
+function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split("/");
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}
 
 function isPinned(image: string): boolean {
   return pinnedImage.test(image) && (/@sha256:/.test(image) || /:[^/]+$/.test(image));
@@ -188,6 +213,15 @@ export function resolveSite(input: SiteInput): Site {
   if (existing !== undefined) issues.check(k8sName.test(existing), "site.secrets.existingSecret",
     `${JSON.stringify(existing)} is not a Secret name`);
 
+  const clusterDomain = input.clusterDomain ?? "cluster.local";
+  issues.check(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(clusterDomain), "site.clusterDomain",
+    `${JSON.stringify(clusterDomain)} is not a DNS domain`);
+  const ingressClassName = input.ingressClassName ?? "nginx";
+  issues.check(k8sName.test(ingressClassName), "site.ingressClassName", `${JSON.stringify(ingressClassName)} is not a resource name`);
+  const adminAllowFrom = input.haproxy?.adminAllowFrom ?? [];
+  adminAllowFrom.forEach((cidr, i) => issues.check(isCidr(cidr), `site.haproxy.adminAllowFrom[${i}]`,
+    `${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or CIDR`));
+
   issues.throwIfAny();
   return {
     domain,
@@ -202,5 +236,8 @@ export function resolveSite(input: SiteInput): Site {
     redis,
     s3,
     secrets: { name: existing ?? "synapse-secrets", generatedInCluster: existing === undefined },
+    clusterDomain,
+    ingressClassName,
+    haproxy: { adminAllowFrom },
   };
 }

@@ -116,7 +116,7 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
 
   it("switches on the tier's optional roles and nothing else", async () => {
     const objects = await renderOverlay(name);
-    const optional = objects.filter((o) => o.kind === "StatefulSet" || o.kind === "Deployment")
+    const optional = objects.filter((o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.labels?.["app.kubernetes.io/name"] === "synapse")
       .map((o) => o.metadata.labels?.["app.kubernetes.io/component"] ?? "")
       .filter((c) => !["main", "event-persister", "federation-sender", "media", "synchrotron", "generic"].includes(c));
     expect(optional.sort()).toEqual([...tier.optionalRoles].sort());

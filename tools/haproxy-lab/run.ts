@@ -1,0 +1,165 @@
+/**
+ * A lab for the generated HAProxy configuration, shared by the tests and the benchmark. Runs the real `haproxy` with a tier's generated configuration on 127.0.0.1: the same routing, balancing,
+ * health checks and fallbacks; only the listen addresses, the error file's path and the server addresses
+ * (static loopback stubs instead of cluster DNS) differ. Stopped by PID.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { createServer, connect } from "node:net";
+import { join } from "node:path";
+import { d } from "../../apps/haproxy/config-model.ts";
+import { serialize } from "../../apps/haproxy/config-model.ts";
+import { haproxyConfig, overloadResponse, type HaproxyRuntime, type ServerGroup } from "../../apps/haproxy/haproxy-config.ts";
+import type { Site } from "../../apps/site/site.ts";
+import type { TierSizing } from "../../apps/site/sizing.ts";
+import { synapseTopology } from "../../apps/synapse/topology.ts";
+import { startStub, type Stub } from "./stubs.ts";
+
+function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `matrix-gitops-${prefix}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `haproxy -c` on a configuration text; returns the exit status and everything it printed. */
+export function haproxyCheck(configText: string): { status: number | null; output: string } {
+  const dir = tempDir("haproxy-check");
+  const file = join(dir, "haproxy.cfg");
+  writeFileSync(file, configText);
+  const r = spawnSync("haproxy", ["-c", "-f", file], { encoding: "utf8", timeout: 30_000 });
+  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+}
+
+export interface RunningHaproxy {
+  port: number;
+  statsPort: number;
+  adminSocket: string;
+  /** Stubs per server group prefix (`synchrotron`, `generic`, `main`, …). */
+  stubs: Map<string, Stub[]>;
+  configText: string;
+  stop(): Promise<void>;
+}
+
+async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (let i = 0; i < 200 && Date.now() < until; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`haproxy did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
+}
+
+/** Starts stubs for every server group (the pool's minimum count, capped) and haproxy in front of them. */
+export async function startHaproxy(site: Site, tier: TierSizing): Promise<RunningHaproxy> {
+  return startHaproxyWith(site, tier, haproxyConfig);
+}
+
+type ConfigBuilder = typeof haproxyConfig;
+
+/** As startHaproxy, with another configuration builder over the same stubs (the benchmark's baseline). */
+export async function startHaproxyWith(site: Site, tier: TierSizing, build: ConfigBuilder): Promise<RunningHaproxy> {
+  const dir = tempDir("haproxy-run");
+  const topology = synapseTopology(tier);
+  const stubs = new Map<string, Stub[]>();
+  const minOf = (prefix: string) => {
+    const pool = topology.pools.find((p) => p.role === prefix);
+    if (!pool) return 1;
+    return pool.scaling.kind === "named" ? pool.scaling.replicas : pool.scaling.bounds.min;
+  };
+  const groups = new Map<string, ServerGroup>();
+  // First pass: learn which groups the configuration uses.
+  const probe: HaproxyRuntime = {
+    bindHost: "127.0.0.1", ports: { client: 1, federation: 2, stats: 3 }, errorFile429: "/dev/null", adminSocket: "/dev/null",
+    servers(g) { groups.set(g.prefix, g); return []; },
+  };
+  haproxyConfig(site, tier, topology, probe);
+  for (const g of groups.values()) {
+    const count = Math.min(8, minOf(g.prefix));
+    stubs.set(g.prefix, await Promise.all(Array.from({ length: count }, (_, i) => startStub(`${g.prefix}-${i}`))));
+  }
+  const errorFile = join(dir, "429.http");
+  writeFileSync(errorFile, overloadResponse());
+  const runtime: HaproxyRuntime = {
+    bindHost: "127.0.0.1",
+    ports: { client: await freePort(), federation: await freePort(), stats: await freePort() },
+    errorFile429: errorFile,
+    adminSocket: join(dir, "admin.sock"),
+    // This machine's open-file limit (20000, not raisable in the sandbox) is below a pod's; haproxy needs
+    // about two descriptors per connection.
+    maxconnCap: 4000,
+    servers(g) {
+      return (stubs.get(g.prefix) ?? []).map((s) => d("server", s.name, `127.0.0.1:${s.port}`, "maxconn", g.maxconn, ...(g.backup ? ["backup"] : [])));
+    },
+  };
+  const configText = serialize(build(site, tier, topology, runtime), "# lab configuration");
+  const cfg = join(dir, "haproxy.cfg");
+  writeFileSync(cfg, configText);
+  const child: ChildProcess = spawn("haproxy", ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => { stderr += c.toString(); });
+  const pid = child.pid;
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  try {
+    await waitForPort(runtime.ports.client, 10_000);
+  } catch (e) {
+    if (pid && alive()) process.kill(pid, "SIGKILL");
+    await Promise.all([...stubs.values()].flat().map((s) => s.stop()));
+    throw new Error(`${(e as Error).message} (config ${cfg})\n${stderr}`);
+  }
+  return {
+    port: runtime.ports.client,
+    statsPort: runtime.ports.stats,
+    adminSocket: runtime.adminSocket,
+    stubs,
+    configText,
+    async stop() {
+      if (pid && alive()) {
+        const exited = new Promise((r) => child.once("exit", r));
+        process.kill(pid, "SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        if (alive()) process.kill(pid, "SIGKILL");
+      }
+      await Promise.all([...stubs.values()].flat().map((s) => s.stop()));
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  server?: string;
+  body: string;
+  url?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** One request through haproxy; `server` is the stub that answered (undefined when haproxy answered). */
+export async function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await res.text();
+  try {
+    const parsed = JSON.parse(text) as { server?: string; url?: string; headers?: Record<string, string> };
+    return { status: res.status, server: parsed.server, url: parsed.url, headers: parsed.headers, body: text };
+  } catch {
+    return { status: res.status, body: text };
+  }
+}
