@@ -22,6 +22,18 @@ export interface SiteInput {
     matrix?: string;
     /** Element Web host. Default: `chat.<domain>`. */
     element?: string;
+    /** MatrixRTC host: LiveKit signalling and its authorisation service. Default: `rtc.<domain>`. */
+    rtc?: string;
+    /** TURN host (DNS must name the coturn nodes' public addresses). Default: `turn.<domain>`. */
+    turn?: string;
+  };
+  /** Voice and video calls: LiveKit (group calls, Element Call) and coturn (TURN). On by default. */
+  calls?: {
+    enabled?: boolean;
+    /** Public IP LiveKit announces for media; default: discovered with STUN (`use_external_ip`). */
+    livekitNodeIp?: string | null;
+    /** Nodes that run coturn with host networking (label them; no labelled node means no TURN pod). */
+    turnNodeSelector?: Record<string, string>;
   };
   namespace?: string;
   tls?: { clusterIssuer?: string };
@@ -47,6 +59,10 @@ export interface SiteInput {
 
 export interface Images {
   synapse: string;
+  elementWeb: string;
+  livekit: string;
+  lkJwtService: string;
+  coturn: string;
   /** HAProxy 2.6 LTS: the branch Debian 12 ships, so the tests check the configuration with the same parser. */
   haproxy: string;
   /**
@@ -84,7 +100,8 @@ export interface Site {
   domain: string;
   serverName: string;
   namespace: string;
-  hosts: { matrix: string; element: string };
+  hosts: { matrix: string; element: string; rtc: string; turn: string };
+  calls: { enabled: boolean; livekitNodeIp: string | null; turnNodeSelector: Record<string, string> };
   /** `https://<matrix host>/`, Synapse's `public_baseurl` and Element's homeserver URL. */
   publicBaseUrl: string;
   elementUrl: string;
@@ -101,6 +118,10 @@ export interface Site {
 
 export const defaultImages: Images = {
   synapse: "ghcr.io/element-hq/synapse:v1.157.0",
+  elementWeb: "ghcr.io/element-hq/element-web:v1.12.6",
+  livekit: "docker.io/livekit/livekit-server:v1.10.1",
+  lkJwtService: "ghcr.io/element-hq/lk-jwt-service:0.7.0",
+  coturn: "docker.io/coturn/coturn:4.6.3",
   haproxy: "docker.io/library/haproxy:2.6.17",
   synapseMedia: null,
 };
@@ -153,10 +174,21 @@ export function resolveSite(input: SiteInput): Site {
   const hosts = {
     matrix: input.hosts?.matrix ?? `matrix.${domain}`,
     element: input.hosts?.element ?? `chat.${domain}`,
+    rtc: input.hosts?.rtc ?? `rtc.${domain}`,
+    turn: input.hosts?.turn ?? `turn.${domain}`,
   };
   if (input.serverName !== undefined) checkDnsName(issues, "site.serverName", input.serverName);
   if (input.hosts?.matrix !== undefined) checkDnsName(issues, "site.hosts.matrix", input.hosts.matrix);
   if (input.hosts?.element !== undefined) checkDnsName(issues, "site.hosts.element", input.hosts.element);
+  if (input.hosts?.rtc !== undefined) checkDnsName(issues, "site.hosts.rtc", input.hosts.rtc);
+  if (input.hosts?.turn !== undefined) checkDnsName(issues, "site.hosts.turn", input.hosts.turn);
+  const calls = {
+    enabled: input.calls?.enabled ?? true,
+    livekitNodeIp: input.calls?.livekitNodeIp ?? null,
+    turnNodeSelector: input.calls?.turnNodeSelector ?? { "matrix-gitops.io/turn": "true" },
+  };
+  if (calls.livekitNodeIp !== null) issues.check(isIP(calls.livekitNodeIp) !== 0, "site.calls.livekitNodeIp",
+    `${JSON.stringify(calls.livekitNodeIp)} is not an IP address`);
   if (domainOk) issues.check(hosts.matrix !== hosts.element, "site.hosts.element",
     "Element Web needs its own host, apart from the Matrix API host (Element's security guidance)");
 
@@ -228,6 +260,7 @@ export function resolveSite(input: SiteInput): Site {
     serverName,
     namespace,
     hosts,
+    calls,
     publicBaseUrl: `https://${hosts.matrix}/`,
     elementUrl: `https://${hosts.element}/`,
     tls: { clusterIssuer },

@@ -61,6 +61,13 @@ export interface SharedHomeserverConfig {
   pusher_instances?: string[];
   run_background_tasks_on?: string;
   update_user_directory_from_worker?: string;
+  /** TURN REST credentials for calls, from the secret coturn shares (`use-auth-secret`). */
+  turn_uris?: string[];
+  turn_shared_secret_path?: string;
+  turn_user_lifetime?: string;
+  turn_allow_guests?: boolean;
+  /** MSC4140 delayed events, which Element Call uses to leave calls cleanly. */
+  max_event_delay_duration?: string;
 }
 
 export interface MediaStorageProvider {
@@ -176,6 +183,17 @@ export function sharedHomeserverConfig(site: Site, mainService: string, topology
     // Main keeps pushers and background tasks (as the source document says) unless a tier moves them.
     ...(pushers.length > 0 ? { pusher_instances: pushers } : {}),
     ...(background ? { run_background_tasks_on: background, update_user_directory_from_worker: background } : {}),
+    ...(site.calls.enabled ? {
+      turn_uris: [
+        `turns:${site.hosts.turn}:5349?transport=tcp`,
+        `turn:${site.hosts.turn}:3478?transport=udp`,
+        `turn:${site.hosts.turn}:3478?transport=tcp`,
+      ],
+      turn_shared_secret_path: `${secretsDir}/${secretKeys.turn}`,
+      turn_user_lifetime: "1h",
+      turn_allow_guests: false,
+      max_event_delay_duration: "24h",
+    } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-"""Create the Synapse Secret's missing keys in-cluster, so no secret value ever lives in git.
+"""Create the missing keys of the deployment's Secrets in-cluster, so no secret value ever lives in git.
 
 Runs as an Argo CD Sync hook Job in the Synapse image (which ships Python). It never overwrites a key that
 exists: re-running it is safe, and keys supplied by hand or by an operator are kept. It prints key names,
@@ -16,8 +16,8 @@ import urllib.request
 
 SA_DIR = os.environ.get("SA_DIR", "/var/run/secrets/kubernetes.io/serviceaccount")
 NAMESPACE = os.environ["SECRET_NAMESPACE"]
-NAME = os.environ["SECRET_NAME"]
-KEYS = [k for k in os.environ["SECRET_KEYS"].split(",") if k]
+# {"<secret name>": ["<key>", ...], ...}
+SECRETS = json.loads(os.environ["SECRETS"])
 SIGNING_KEY = os.environ.get("SIGNING_KEY_NAME", "signing.key")
 
 
@@ -64,35 +64,40 @@ def encode(value):
     return base64.b64encode(value.encode()).decode()
 
 
-def main():
+def ensure(name, keys):
     path = "/api/v1/namespaces/" + NAMESPACE + "/secrets"
-    status, existing = request("GET", path + "/" + NAME)
+    status, existing = request("GET", path + "/" + name)
     if status == 404:
         body = {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": NAME, "namespace": NAMESPACE,
+            "metadata": {"name": name, "namespace": NAMESPACE,
                          "labels": {"app.kubernetes.io/managed-by": "matrix-gitops-init-secrets"}},
             "type": "Opaque",
-            "data": {k: encode(generate(k)) for k in KEYS},
+            "data": {k: encode(generate(k)) for k in keys},
         }
         status, _ = request("POST", path, body)
         if status not in (200, 201):
-            sys.exit("init-secrets: creating Secret %s/%s failed with HTTP %d" % (NAMESPACE, NAME, status))
-        print("init-secrets: created Secret %s/%s with keys %s" % (NAMESPACE, NAME, ", ".join(KEYS)))
+            sys.exit("init-secrets: creating Secret %s/%s failed with HTTP %d" % (NAMESPACE, name, status))
+        print("init-secrets: created Secret %s/%s with keys %s" % (NAMESPACE, name, ", ".join(keys)))
         return
     if status != 200:
-        sys.exit("init-secrets: reading Secret %s/%s failed with HTTP %d" % (NAMESPACE, NAME, status))
+        sys.exit("init-secrets: reading Secret %s/%s failed with HTTP %d" % (NAMESPACE, name, status))
     present = set((existing.get("data") or {}).keys())
-    missing = [k for k in KEYS if k not in present]
+    missing = [k for k in keys if k not in present]
     if not missing:
-        print("init-secrets: Secret %s/%s already has every key" % (NAMESPACE, NAME))
+        print("init-secrets: Secret %s/%s already has every key" % (NAMESPACE, name))
         return
     patch = {"data": {k: encode(generate(k)) for k in missing}}
-    status, _ = request("PATCH", path + "/" + NAME, patch, "application/merge-patch+json")
+    status, _ = request("PATCH", path + "/" + name, patch, "application/merge-patch+json")
     if status != 200:
-        sys.exit("init-secrets: patching Secret %s/%s failed with HTTP %d" % (NAMESPACE, NAME, status))
-    print("init-secrets: added keys %s to Secret %s/%s" % (", ".join(missing), NAMESPACE, NAME))
+        sys.exit("init-secrets: patching Secret %s/%s failed with HTTP %d" % (NAMESPACE, name, status))
+    print("init-secrets: added keys %s to Secret %s/%s" % (", ".join(missing), NAMESPACE, name))
+
+
+def main():
+    for name in sorted(SECRETS):
+        ensure(name, SECRETS[name])
 
 
 if __name__ == "__main__":

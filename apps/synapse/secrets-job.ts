@@ -1,7 +1,8 @@
 /**
- * GitOps-safe Synapse secrets: a Sync-hook Job generates whichever keys of the Synapse Secret are missing,
- * in-cluster, before any Synapse pod starts. Nothing secret is committed; Argo CD does not track (or prune)
- * the Secret because it is not in git. With `site.secrets.existingSecret` none of this is emitted.
+ * GitOps-safe secrets: a Sync-hook Job generates whichever keys of the deployment's Secrets are missing,
+ * in-cluster, before any pod that reads them starts: Synapse's own (unless `site.secrets.existingSecret`
+ * names one you manage) and LiveKit's API secret (when calls are on). Nothing secret is committed; Argo CD
+ * does not track (or prune) these Secrets because they are not in git.
  */
 import { readFileSync } from "node:fs";
 import { ConfigMap, ServiceAccount } from "kubernetes-models/v1";
@@ -18,8 +19,20 @@ const name = "synapse-secrets-init";
 const script = readFileSync(new URL("./init-secrets.py", import.meta.url), "utf8");
 const identity = { name: "synapse", component: "secrets-init" };
 
+/** LiveKit's API secret; the key *name* is not secret and is fixed so that configuration can name it. */
+export const livekitSecret = { name: "livekit-keys", key: "api_secret", apiKeyName: "matrix-gitops" } as const;
+
+/** Secret name → keys the Job must make sure exist. */
+export function generatedSecrets(site: Site): Record<string, string[]> {
+  const secrets: Record<string, string[]> = {};
+  if (site.secrets.generatedInCluster) secrets[site.secrets.name] = Object.values(secretKeys);
+  if (site.calls.enabled) secrets[livekitSecret.name] = [livekitSecret.key];
+  return secrets;
+}
+
 export function secretsInitObjects(site: Site): Manifest[] {
-  if (!site.secrets.generatedInCluster) return [];
+  const secrets = generatedSecrets(site);
+  if (Object.keys(secrets).length === 0) return [];
   const labels = objectLabels(identity, imageVersion(site.images.synapse));
   const setup = (extra: Record<string, string> = {}) => ({
     name,
@@ -34,7 +47,7 @@ export function secretsInitObjects(site: Site): Manifest[] {
       rules: [
         // `create` cannot be limited by name in RBAC; get and patch can.
         { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
-        { apiGroups: [""], resources: ["secrets"], resourceNames: [site.secrets.name], verbs: ["get", "patch"] },
+        { apiGroups: [""], resources: ["secrets"], resourceNames: Object.keys(secrets).sort(), verbs: ["get", "patch"] },
       ],
     }),
     new RoleBinding({
@@ -73,8 +86,7 @@ export function secretsInitObjects(site: Site): Manifest[] {
                 command: ["python", "/scripts/init-secrets.py"],
                 env: [
                   { name: "SECRET_NAMESPACE", value: site.namespace },
-                  { name: "SECRET_NAME", value: site.secrets.name },
-                  { name: "SECRET_KEYS", value: Object.values(secretKeys).join(",") },
+                  { name: "SECRETS", value: JSON.stringify(secrets) },
                   { name: "SIGNING_KEY_NAME", value: secretKeys.signingKey },
                 ],
                 resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },

@@ -20,7 +20,7 @@ describe("site configuration", () => {
   it("derives every host and URL from the domain", () => {
     const site = resolveSite({ domain: "chat-corp.org" });
     expect(site.serverName).toBe("chat-corp.org");
-    expect(site.hosts).toEqual({ matrix: "matrix.chat-corp.org", element: "chat.chat-corp.org" });
+    expect(site.hosts).toEqual({ matrix: "matrix.chat-corp.org", element: "chat.chat-corp.org", rtc: "rtc.chat-corp.org", turn: "turn.chat-corp.org" });
     expect(site.publicBaseUrl).toBe("https://matrix.chat-corp.org/");
     expect(site.namespace).toBe("matrix");
     expect(site.secrets).toEqual({ name: "synapse-secrets", generatedInCluster: true });
@@ -63,10 +63,14 @@ describe("site configuration", () => {
     expect(hs.public_baseurl).toBe("https://matrix.corp.example.net/");
   });
 
-  it("emits no secret generator when an existing Secret is referenced", () => {
+  it("generates no Synapse secret when an existing Secret is referenced (and no Job at all without calls)", () => {
     const readme = "<!-- BEGIN GENERATED tier table: tools/emit from apps/site/sizing.ts -->\n<!-- END GENERATED tier table -->\n";
     const files = emitRepository({ site: resolveSite({ domain: "example.com", secrets: { existingSecret: "vault-synapse" } }), sizing: tiers, components, readme });
-    expect([...files.keys()].some((p) => p.includes("secrets-init"))).toBe(false);
+    const job = parse(files.get("base/synapse-main/job-synapse-secrets-init.yaml") ?? "") as { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } };
+    const generated = JSON.parse(job.spec.template.spec.containers[0]?.env.find((e) => e.name === "SECRETS")?.value ?? "{}") as Record<string, string[]>;
+    expect(Object.keys(generated)).toEqual(["livekit-keys"]);
     expect(files.get("base/synapse-main/statefulset-synapse-main.yaml")).toContain("secretName: vault-synapse");
+    const noCalls = emitRepository({ site: resolveSite({ domain: "example.com", secrets: { existingSecret: "vault-synapse" }, calls: { enabled: false } }), sizing: tiers, components, readme });
+    expect([...noCalls.keys()].some((p) => p.includes("secrets-init"))).toBe(false);
   });
 });

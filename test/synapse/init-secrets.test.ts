@@ -13,11 +13,12 @@ const script = join(repoRoot, "apps/synapse/init-secrets.py");
 const token = "test-token-not-a-secret";
 const secretPath = "/api/v1/namespaces/matrix/secrets";
 
-interface Call { method: string; url: string; contentType?: string; body?: { data?: Record<string, string> } }
+interface Call { method: string; url: string; contentType?: string; body?: { data?: Record<string, string>; metadata?: { name: string } } }
 
-/** A stub of the three Kubernetes API calls the script makes, on loopback, holding one Secret in memory. */
+/** A stub of the three Kubernetes API calls the script makes, on loopback, holding Secrets in memory. */
 async function stubApi(initial: Record<string, string> | undefined) {
-  let stored = initial ? { ...initial } : undefined;
+  const secrets = new Map<string, Record<string, string>>();
+  if (initial) secrets.set("synapse-secrets", { ...initial });
   const calls: Call[] = [];
   const readBody = (req: IncomingMessage) => new Promise<string>((resolve) => {
     let s = "";
@@ -30,14 +31,19 @@ async function stubApi(initial: Record<string, string> | undefined) {
     calls.push(call);
     const send = (status: number, body: unknown) => { res.writeHead(status, { "content-type": "application/json" }); res.end(JSON.stringify(body)); };
     if (req.headers.authorization !== `Bearer ${token}`) return send(401, {});
-    if (call.method === "GET" && call.url === `${secretPath}/synapse-secrets`) return stored ? send(200, { data: stored }) : send(404, {});
-    if (call.method === "POST" && call.url === secretPath) { stored = { ...call.body?.data }; return send(201, {}); }
-    if (call.method === "PATCH" && call.url === `${secretPath}/synapse-secrets`) { stored = { ...stored, ...call.body?.data }; return send(200, {}); }
+    const name = call.url.startsWith(`${secretPath}/`) ? call.url.slice(secretPath.length + 1) : "";
+    if (call.method === "GET" && name) return secrets.has(name) ? send(200, { data: secrets.get(name) }) : send(404, {});
+    if (call.method === "POST" && call.url === secretPath) {
+      const body = call.body as { metadata: { name: string }; data: Record<string, string> };
+      secrets.set(body.metadata.name, { ...body.data });
+      return send(201, {});
+    }
+    if (call.method === "PATCH" && secrets.has(name)) { secrets.set(name, { ...secrets.get(name), ...call.body?.data }); return send(200, {}); }
     return send(400, {});
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
-  return { calls, server, url: `http://127.0.0.1:${port}`, stored: () => stored };
+  return { calls, server, url: `http://127.0.0.1:${port}`, stored: (name = "synapse-secrets") => secrets.get(name) };
 }
 
 let servers: Server[] = [];
@@ -46,7 +52,7 @@ afterEach(async () => {
   servers = [];
 });
 
-async function runScript(apiUrl: string) {
+async function runScript(apiUrl: string, secrets: Record<string, string[]> = { "synapse-secrets": Object.values(secretKeys) }) {
   const sa = tempDir("sa");
   writeFileSync(join(sa, "token"), token);
   return run("python3", [script], {
@@ -56,8 +62,7 @@ async function runScript(apiUrl: string) {
       K8S_API_URL: apiUrl,
       SA_DIR: sa,
       SECRET_NAMESPACE: "matrix",
-      SECRET_NAME: "synapse-secrets",
-      SECRET_KEYS: Object.values(secretKeys).join(","),
+      SECRETS: JSON.stringify(secrets),
       SIGNING_KEY_NAME: secretKeys.signingKey,
     },
   });
@@ -108,12 +113,21 @@ describe("in-cluster secret generation (init-secrets.py against a stub API on lo
     expect(api.stored()).toEqual(complete);
   });
 
+  it("creates every Secret it is given (Synapse's and LiveKit's), each with only its own keys", async () => {
+    const api = await stubApi(undefined);
+    servers.push(api.server);
+    await runScript(api.url, { "synapse-secrets": Object.values(secretKeys), "livekit-keys": ["api_secret"] });
+    expect(Object.keys(api.stored("livekit-keys") ?? {})).toEqual(["api_secret"]);
+    expect(decode(api.stored("livekit-keys")?.api_secret).length).toBeGreaterThanOrEqual(48);
+    expect(Object.keys(api.stored("synapse-secrets") ?? {}).sort()).toEqual(Object.values(secretKeys).sort());
+  });
+
   it("fails with a message when the API refuses", async () => {
     const api = await stubApi(undefined);
     servers.push(api.server);
     const sa = tempDir("sa-wrong");
     writeFileSync(join(sa, "token"), "wrong-token");
-    const result = run("python3", [script], { timeout: 30_000, env: { PATH: process.env.PATH ?? "", K8S_API_URL: api.url, SA_DIR: sa, SECRET_NAMESPACE: "matrix", SECRET_NAME: "synapse-secrets", SECRET_KEYS: "a,b" } });
+    const result = run("python3", [script], { timeout: 30_000, env: { PATH: process.env.PATH ?? "", K8S_API_URL: api.url, SA_DIR: sa, SECRET_NAMESPACE: "matrix", SECRETS: JSON.stringify({ "synapse-secrets": ["a", "b"] }) } });
     await expect(result).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("reading Secret matrix/synapse-secrets failed with HTTP 401") });
   });
 });

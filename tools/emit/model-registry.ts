@@ -4,6 +4,7 @@
  */
 import * as core from "kubernetes-models";
 import * as prometheusOperator from "@kubernetes-models/prometheus-operator";
+import * as certManager from "@kubernetes-models/cert-manager";
 
 interface ModelClass {
   apiVersion: string;
@@ -31,6 +32,7 @@ function models(): Map<string, ModelClass> {
     registry = new Map();
     collect(core, registry);
     collect(prometheusOperator, registry);
+    collect(certManager, registry);
   }
   return registry;
 }

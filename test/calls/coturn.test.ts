@@ -1,0 +1,151 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { coturnArgs } from "../../apps/coturn/index.ts";
+import { deniedPeerRanges, serializeTurnConfig, turnConfig, type TurnConfig } from "../../apps/coturn/turn-config.ts";
+import { resolveSite } from "../../apps/site/site.ts";
+import { tiers } from "../../apps/site/sizing.ts";
+import { freePort } from "../../tools/haproxy-lab/run.ts";
+import { find, renderOverlay, tempDir } from "../support/repo.ts";
+
+const run = promisify(execFile);
+const site = resolveSite({ domain: "example.org" });
+const secret = "test-shared-secret-not-a-real-one";
+
+/** TURN REST credentials exactly as Synapse computes them for /voip/turnServer. */
+function synapseTurnCredentials(sharedSecret: string, userId: string, expirySeconds: number) {
+  const username = `${expirySeconds}:${userId}`;
+  const password = createHmac("sha1", sharedSecret).update(username).digest("base64");
+  return { username, password };
+}
+
+/**
+ * The generated configuration adapted to loopback: ports, addresses, no TLS files, its own database, and
+ * loopback peers permitted except where the test needs a denied one (127.0.0.2 allowed, the rest denied).
+ */
+function loopbackConfig(config: TurnConfig, port: number, tlsPort: number, dir: string): TurnConfig {
+  const out: TurnConfig = [];
+  for (const [k, v] of config) {
+    if (k === "listening-port") out.push([k, String(port)]);
+    else if (k === "tls-listening-port") out.push([k, String(tlsPort)]);
+    else if (k === "cert" || k === "pkey") continue;
+    else if (k === "denied-peer-ip" && v === "127.0.0.0-127.255.255.255") {
+      out.push([k, "127.0.0.0-127.0.0.1"], [k, "127.0.0.3-127.255.255.255"]);
+    } else out.push([k, v]);
+  }
+  out.push(["listening-ip", "127.0.0.1"], ["relay-ip", "127.0.0.1"], ["no-tls", true], ["no-dtls", true],
+    ["allow-loopback-peers", true], ["pidfile", join(dir, "turnserver.pid")], ["userdb", join(dir, "turndb")]);
+  return out;
+}
+
+async function waitForTcp(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`turnserver did not listen on ${port}`);
+}
+
+describe("coturn with the generated configuration (real turnserver on 127.0.0.1)", () => {
+  let turn: ChildProcess | undefined;
+  let peer: ChildProcess | undefined;
+  let port = 0;
+  let peerPort = 0;
+
+  beforeAll(async () => {
+    const dir = tempDir("coturn");
+    port = await freePort();
+    peerPort = await freePort();
+    const conf = join(dir, "turnserver.conf");
+    writeFileSync(conf, serializeTurnConfig(loopbackConfig(turnConfig(site), port, await freePort(), dir), "# test"));
+    // The same argument template as the DaemonSet; Kubernetes would expand $(TURN_SHARED_SECRET) from the Secret.
+    const args = coturnArgs(conf).map((a) => a.replace("$(TURN_SHARED_SECRET)", secret));
+    turn = spawn("turnserver", args, { stdio: "ignore" });
+    peer = spawn("turnutils_peer", ["-L", "127.0.0.2", "-p", String(peerPort)], { stdio: "ignore" });
+    await waitForTcp(port);
+  });
+
+  afterAll(() => {
+    for (const p of [turn, peer]) if (p?.pid && p.exitCode === null && p.signalCode === null) process.kill(p.pid, "SIGTERM");
+  });
+
+  async function allocate(username: string, password: string, peerAddress: string): Promise<{ ok: boolean; output: string }> {
+    try {
+      const { stdout, stderr } = await run("turnutils_uclient", ["-p", String(port), "-e", peerAddress, "-r", String(peerPort),
+        "-u", username, "-w", password, "-n", "3", "-m", "1", "127.0.0.1"], { timeout: 20_000 });
+      return { ok: true, output: stdout + stderr };
+    } catch (e) {
+      const err = e as { stdout?: string; stderr?: string };
+      return { ok: false, output: `${err.stdout ?? ""}${err.stderr ?? ""}` };
+    }
+  }
+
+  it("relays for credentials computed the way Synapse computes them", async () => {
+    const { username, password } = synapseTurnCredentials(secret, "@alice:example.org", Math.floor(Date.now() / 1000) + 3600);
+    const r = await allocate(username, password, "127.0.0.2");
+    expect(r.output).toMatch(/tot_recv_bytes ~ [1-9]\d*/);
+    expect(r.output).toMatch(/Total lost packets 0 /);
+    expect(r.ok).toBe(true);
+  });
+
+  it("refuses credentials signed with another secret", async () => {
+    const { username, password } = synapseTurnCredentials("some-other-secret", "@alice:example.org", Math.floor(Date.now() / 1000) + 3600);
+    const r = await allocate(username, password, "127.0.0.2");
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/Cannot complete Allocation|401/);
+  });
+
+  it("refuses an expired username", async () => {
+    const { username, password } = synapseTurnCredentials(secret, "@alice:example.org", Math.floor(Date.now() / 1000) - 60);
+    const r = await allocate(username, password, "127.0.0.2");
+    expect(r.ok).toBe(false);
+    expect(r.output).toMatch(/Cannot complete Allocation|401/);
+  });
+
+  it("refuses to relay to a peer in a denied range", async () => {
+    const { username, password } = synapseTurnCredentials(secret, "@alice:example.org", Math.floor(Date.now() / 1000) + 3600);
+    const r = await allocate(username, password, "127.0.0.3");
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain("403 (Forbidden IP)");
+  });
+});
+
+describe("coturn and Synapse share one secret and one host", () => {
+  it("denies loopback, private, shared, link-local (cloud metadata) and IPv6 local ranges", () => {
+    const denied = deniedPeerRanges.map(([a, b]) => `${a}-${b}`);
+    for (const range of ["10.0.0.0-10.255.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255", "127.0.0.0-127.255.255.255",
+      "169.254.0.0-169.254.255.255", "100.64.0.0-100.127.255.255", "fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]) {
+      expect(denied).toContain(range);
+    }
+  });
+
+  it.each(tiers.map((t) => t.name))("wires coturn's secret to the key Synapse signs with, and turn_uris to the TURN host (%s)", async (tier) => {
+    const objects = await renderOverlay(tier);
+    const ds = find(objects, "DaemonSet", "coturn").spec as { template: { spec: { hostNetwork: boolean; containers: { args: string[]; env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
+    const container = ds.template.spec.containers[0];
+    const ref = container?.env.find((e) => e.name === "TURN_SHARED_SECRET")?.valueFrom.secretKeyRef;
+    expect(container?.args).toContain("--static-auth-secret=$(TURN_SHARED_SECRET)");
+    expect(ds.template.spec.hostNetwork).toBe(true);
+    const hs = parse((find(objects, "ConfigMap", "synapse-config") as unknown as { data: Record<string, string> }).data["homeserver.yaml"] ?? "") as { turn_uris: string[]; turn_shared_secret_path: string };
+    const main = find(objects, "StatefulSet", "synapse-main").spec as { template: { spec: { volumes: { name: string; secret?: { secretName: string } }[]; containers: { volumeMounts: { name: string; mountPath: string }[] }[] } } };
+    const mount = main.template.spec.containers[0]?.volumeMounts.find((m) => hs.turn_shared_secret_path.startsWith(`${m.mountPath}/`));
+    const volume = main.template.spec.volumes.find((v) => v.name === mount?.name);
+    expect(volume?.secret?.secretName).toBe(ref?.name);
+    expect(hs.turn_shared_secret_path.endsWith(`/${ref?.key}`)).toBe(true);
+    expect(hs.turn_uris).toEqual(["turns:turn.example.com:5349?transport=tcp", "turn:turn.example.com:3478?transport=udp", "turn:turn.example.com:3478?transport=tcp"]);
+    const conf = (find(objects, "ConfigMap", "coturn") as unknown as { data: Record<string, string> }).data["turnserver.conf"] ?? "";
+    expect(conf).toContain("realm=turn.example.com");
+    expect(conf).toContain("use-auth-secret");
+    expect(conf).not.toMatch(/static-auth-secret/);
+  });
+});

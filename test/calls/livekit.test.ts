@@ -1,0 +1,77 @@
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { tiers } from "../../apps/site/sizing.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
+import { find, renderOverlay } from "../support/repo.ts";
+
+interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }
+interface Container { env: EnvVar[]; ports: { name: string; containerPort: number; protocol: string }[] }
+const containerOf = (o: KubeObject) => (o.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container;
+const wave = (o: KubeObject) => Number(o.metadata.annotations?.["argocd.argoproj.io/sync-wave"] ?? 0);
+
+describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service in %s", (tier) => {
+  it("publishes the media ports LiveKit is configured for and keeps room creation with the auth service", async () => {
+    const objects = await renderOverlay(tier);
+    const config = parse((find(objects, "ConfigMap", "livekit") as unknown as { data: Record<string, string> }).data["livekit.yaml"] ?? "") as {
+      rtc: { udp_port: number; tcp_port: number }; room: { auto_create: boolean }; turn: { enabled: boolean }; webhook: { api_key: string; urls: string[] };
+    };
+    const lb = find(objects, "Service", "livekit-rtc").spec as { type: string; ports: { protocol: string; port: number }[] };
+    expect(lb.type).toBe("LoadBalancer");
+    expect(lb.ports).toEqual(expect.arrayContaining([
+      expect.objectContaining({ protocol: "UDP", port: config.rtc.udp_port }),
+      expect.objectContaining({ protocol: "TCP", port: config.rtc.tcp_port }),
+    ]));
+    const sfuPorts = containerOf(find(objects, "Deployment", "livekit")).ports;
+    expect(sfuPorts).toEqual(expect.arrayContaining([expect.objectContaining({ protocol: "UDP", containerPort: config.rtc.udp_port })]));
+    expect(config.room.auto_create).toBe(false);
+    expect(config.turn.enabled).toBe(false);
+    const jwt = containerOf(find(objects, "Deployment", "lk-jwt-service"));
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_KEY")?.value).toBe(config.webhook.api_key);
+    expect(config.webhook.urls[0]).toMatch(/^http:\/\/lk-jwt-service\.matrix\.svc\.cluster\.local:8080\/sfu_webhook$/);
+  });
+
+  it("reads the API secret from the generated Secret, never from git", async () => {
+    const objects = await renderOverlay(tier);
+    const sfu = containerOf(find(objects, "Deployment", "livekit"));
+    const jwt = containerOf(find(objects, "Deployment", "lk-jwt-service"));
+    const ref = sfu.env.find((e) => e.name === "LIVEKIT_API_SECRET")?.valueFrom?.secretKeyRef;
+    expect(ref).toEqual({ name: "livekit-keys", key: "api_secret" });
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_SECRET")?.valueFrom?.secretKeyRef).toEqual(ref);
+    expect(sfu.env.find((e) => e.name === "LIVEKIT_KEYS")?.value).toBe("matrix-gitops: $(LIVEKIT_API_SECRET)");
+    const job = containerOf(find(objects, "Job", "synapse-secrets-init"));
+    const generated = JSON.parse(job.env.find((e) => e.name === "SECRETS")?.value ?? "{}") as Record<string, string[]>;
+    expect(generated["livekit-keys"]).toEqual(["api_secret"]);
+  });
+
+  it("serves the SFU and the auth service under rtc.<domain>, matching what clients are told", async () => {
+    const objects = await renderOverlay(tier);
+    const jwt = containerOf(find(objects, "Deployment", "lk-jwt-service"));
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_URL")?.value).toBe("wss://rtc.example.com/livekit/sfu");
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_FULL_ACCESS_HOMESERVERS")?.value).toBe("example.com");
+    const routes = objects.filter((o) => o.kind === "Ingress").flatMap((o) => {
+      const rules = (o.spec as { rules: { host: string; http: { paths: { path: string; backend: { service: { name: string } } }[] } }[] }).rules;
+      return rules.flatMap((r) => r.http.paths.map((p) => `${r.host}${p.path} -> ${p.backend.service.name}`));
+    });
+    expect(routes).toEqual(expect.arrayContaining([
+      "rtc.example.com/livekit/sfu(/|$)(.*) -> livekit",
+      "rtc.example.com/livekit/jwt(/|$)(.*) -> lk-jwt-service",
+      "chat.example.com/ -> element-web",
+      "matrix.example.com/ -> haproxy-client",
+    ]));
+  });
+
+  it("deploys Element Web after HAProxy and calls after the main instance, with load balancers and certificates last", async () => {
+    const objects = await renderOverlay(tier);
+    const main = wave(find(objects, "StatefulSet", "synapse-main"));
+    const hx = wave(find(objects, "Deployment", "haproxy"));
+    expect(wave(find(objects, "Deployment", "element-web"))).toBeGreaterThan(hx);
+    expect(hx).toBeGreaterThan(main);
+    for (const [kind, name] of [["Deployment", "livekit"], ["Deployment", "lk-jwt-service"], ["DaemonSet", "coturn"]]) {
+      expect(wave(find(objects, kind as string, name as string)), name).toBeGreaterThan(main);
+    }
+    const last = Math.max(...objects.map(wave));
+    for (const o of objects.filter((x) => x.kind === "Ingress" || x.kind === "Certificate" || (x.kind === "Service" && (x.spec as { type?: string }).type === "LoadBalancer"))) {
+      expect(wave(o), `${o.kind}/${o.metadata.name}`).toBe(last);
+    }
+  });
+});
