@@ -1,5 +1,6 @@
 /** Composition in one place: every component the repository deploys, in the order base/ lists them. */
 import type { Component } from "./kube/component.ts";
+import { checks } from "./checks/index.ts";
 import { coturn } from "./coturn/index.ts";
 import { elementWeb } from "./element-web/index.ts";
 import { haproxy } from "./haproxy/index.ts";
@@ -7,4 +8,4 @@ import { livekit } from "./livekit/index.ts";
 import { synapseMain } from "./synapse-main/index.ts";
 import { synapseWorkers } from "./synapse-workers/index.ts";
 
-export const components: readonly Component[] = [synapseMain, synapseWorkers, haproxy, elementWeb, livekit, coturn];
+export const components: readonly Component[] = [checks, synapseMain, synapseWorkers, haproxy, elementWeb, livekit, coturn];

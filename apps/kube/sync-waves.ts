@@ -5,6 +5,10 @@
  * health depends on something outside the repo (HPA metrics, Ingress load balancer status) go there.
  */
 export const syncWave = {
+  /** Script of the Phase 1 prerequisite check. */
+  preflightSetup: -4,
+  /** The Job that checks PostgreSQL, Redis and MinIO are reachable; nothing else starts without them. */
+  preflight: -3,
   /** Service account, RBAC and script for the secret generator. */
   secretsSetup: -2,
   /** The Job that creates missing Synapse secrets; must finish before any Synapse pod starts. */

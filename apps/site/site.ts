@@ -49,12 +49,30 @@ export interface SiteInput {
     /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
     adminAllowFrom?: string[];
   };
+  /** Argo CD: where this repository lives and which clusters run which tier. */
+  argocd?: {
+    repoURL?: string;
+    targetRevision?: string;
+    /** Namespace Argo CD runs in. Default: `argocd`. */
+    namespace?: string;
+    /** One Application per target. Default: the in-cluster target running `ccu-1k`. */
+    targets?: DeploymentTarget[];
+  };
   /**
    * Synapse's own secrets (signing key, macaroon/form/registration/replication secrets). By default a Job
    * generates whichever keys are missing in-cluster; set `existingSecret` to use a Secret you manage
    * (sealed-secrets, external-secrets, Vault) instead, and no Job is emitted.
    */
   secrets?: { existingSecret?: string };
+}
+
+export interface DeploymentTarget {
+  /** Short name, used in the Application name `matrix-<name>`. */
+  name: string;
+  /** Kubernetes API server URL as registered in Argo CD. */
+  server: string;
+  /** Overlay to deploy: a tier of the sizing table. */
+  tier: string;
 }
 
 export interface Images {
@@ -113,6 +131,7 @@ export interface Site {
   secrets: { name: string; generatedInCluster: boolean };
   clusterDomain: string;
   ingressClassName: string;
+  argocd: { repoURL: string; targetRevision: string; namespace: string; targets: DeploymentTarget[] };
   haproxy: { adminAllowFrom: string[] };
 }
 
@@ -254,6 +273,25 @@ export function resolveSite(input: SiteInput): Site {
   adminAllowFrom.forEach((cidr, i) => issues.check(isCidr(cidr), `site.haproxy.adminAllowFrom[${i}]`,
     `${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or CIDR`));
 
+  const argocd = {
+    // An obvious placeholder: set it to the Git URL Argo CD pulls this repository from.
+    repoURL: input.argocd?.repoURL ?? "https://git.example.invalid/platform/matrix-gitops.git",
+    targetRevision: input.argocd?.targetRevision ?? "main",
+    namespace: input.argocd?.namespace ?? "argocd",
+    targets: input.argocd?.targets ?? [{ name: "in-cluster", server: "https://kubernetes.default.svc", tier: "ccu-1k" }],
+  };
+  issues.check(/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(argocd.repoURL), "site.argocd.repoURL", `${JSON.stringify(argocd.repoURL)} is not a Git URL`);
+  issues.check(dns1123Label.test(argocd.namespace), "site.argocd.namespace", `${JSON.stringify(argocd.namespace)} is not a DNS-1123 label`);
+  issues.check(argocd.targets.length > 0, "site.argocd.targets", "needs at least one deployment target");
+  const targetNames = new Set<string>();
+  argocd.targets.forEach((t, i) => {
+    issues.check(dns1123Label.test(t.name ?? "") && !targetNames.has(t.name), `site.argocd.targets[${i}].name`,
+      `${JSON.stringify(t.name)} is not a unique DNS-1123 label`);
+    targetNames.add(t.name);
+    issues.check(/^https:\/\/\S+$/.test(t.server ?? ""), `site.argocd.targets[${i}].server`, `${JSON.stringify(t.server)} is not an https URL`);
+    issues.check(typeof t.tier === "string" && t.tier.length > 0, `site.argocd.targets[${i}].tier`, "is required");
+  });
+
   issues.throwIfAny();
   return {
     domain,
@@ -271,6 +309,7 @@ export function resolveSite(input: SiteInput): Site {
     secrets: { name: existing ?? "synapse-secrets", generatedInCluster: existing === undefined },
     clusterDomain,
     ingressClassName,
+    argocd,
     haproxy: { adminAllowFrom },
   };
 }

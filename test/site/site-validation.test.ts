@@ -74,3 +74,24 @@ describe("site configuration", () => {
     expect([...noCalls.keys()].some((p) => p.includes("secrets-init"))).toBe(false);
   });
 });
+
+describe("deployment targets", () => {
+  const readme = "<!-- BEGIN GENERATED tier table: tools/emit from apps/site/sizing.ts -->\n<!-- END GENERATED tier table -->\n";
+
+  it("rejects a target with an unknown tier, naming the field", () => {
+    const site = resolveSite({ domain: "example.com", argocd: { targets: [{ name: "prod", server: "https://k8s.example.com", tier: "ccu-50k" }] } });
+    try {
+      emitRepository({ site, sizing: tiers, components, readme });
+      throw new Error("expected a ConfigError");
+    } catch (e) {
+      expect((e as ConfigError).fields).toContain("site.argocd.targets[0].tier");
+    }
+  });
+
+  it("rejects duplicate target names and non-https servers", () => {
+    expect(fieldsOf({ domain: "example.com", argocd: { targets: [
+      { name: "a", server: "https://x.example.com", tier: "ccu-1k" },
+      { name: "a", server: "http://y.example.com", tier: "ccu-1k" },
+    ] } })).toEqual(expect.arrayContaining(["site.argocd.targets[1].name", "site.argocd.targets[1].server"]));
+  });
+});

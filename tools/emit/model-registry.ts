@@ -5,6 +5,7 @@
 import * as core from "kubernetes-models";
 import * as prometheusOperator from "@kubernetes-models/prometheus-operator";
 import * as certManager from "@kubernetes-models/cert-manager";
+import * as argoCd from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
 
 interface ModelClass {
   apiVersion: string;
@@ -33,6 +34,7 @@ function models(): Map<string, ModelClass> {
     collect(core, registry);
     collect(prometheusOperator, registry);
     collect(certManager, registry);
+    collect(argoCd, registry);
   }
   return registry;
 }

@@ -8,6 +8,7 @@ import { objectYaml } from "../../apps/kube/yaml.ts";
 import type { Site } from "../../apps/site/site.ts";
 import type { TierSizing } from "../../apps/site/sizing.ts";
 import { IssueCollector } from "../../apps/site/errors.ts";
+import { argocdManifests, type GroupKind, type HpaTarget } from "../../apps/argocd/index.ts";
 
 export const emitCommand = "npx nx run overlays:emit";
 export const tierLabel = "matrix-gitops.io/tier";
@@ -94,13 +95,16 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
     return [...names].sort();
   };
   const partNames = new Set<string>();
+  const everyManifest: Manifest[] = [];
   for (const component of components) {
     const source = `apps/${component.name}/`;
     const manifests = component.base(site, reference);
+    everyManifest.push(...manifests);
     checkManifests(component.name, manifests, site, issues);
     const names = writeObjects(`base/${component.name}`, source, manifests);
     files.set(`base/${component.name}/kustomization.yaml`, header(source) + kustomization({ resources: names }));
     for (const part of component.optionalParts?.(site, reference) ?? []) {
+      everyManifest.push(...part.manifests);
       checkManifests(part.name, part.manifests, site, issues);
       issues.check(!partNames.has(part.name), `${component.name}.optionalParts`, `part ${part.name} is emitted twice`);
       partNames.add(part.name);
@@ -133,6 +137,21 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
     }));
   }
 
+  site.argocd.targets.forEach((t, i) => issues.check(sizing.some((tier) => tier.name === t.tier), `site.argocd.targets[${i}].tier`,
+    `unknown tier "${t.tier}"; known tiers: ${sizing.map((tier) => tier.name).join(", ")}`));
+  const argo = argocdManifests(site, groupKinds(everyManifest), hpaTargets(everyManifest));
+  for (const m of [...argo.apps, ...argo.bootstrap]) {
+    try {
+      m.validate();
+    } catch (e) {
+      issues.add(`argocd/${manifestName(m)}`, `fails its schema: ${(e as Error).message}`);
+    }
+  }
+  const argoApps = argo.apps.map((m) => [fileName(m), header("apps/argocd/") + objectYaml(m.toJSON())] as const);
+  for (const [name, content] of argoApps) files.set(`argocd/apps/${name}`, content);
+  files.set("argocd/apps/kustomization.yaml", header("apps/argocd/") + kustomization({ resources: argoApps.map(([n]) => n).sort() }));
+  for (const m of argo.bootstrap) files.set(`argocd/bootstrap/${fileName(m)}`, header("apps/argocd/") + objectYaml(m.toJSON()));
+
   files.set("README.md", readmeWithTierTable(readme, sizing));
   issues.throwIfAny();
   return files;
@@ -140,5 +159,26 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
 
 /** Paths the emitter owns entirely: anything else found under them is stale and removed (or reported). */
 export function ownedRoots(sizing: readonly TierSizing[]): string[] {
-  return ["base", ...sizing.map((t) => `overlays/${t.name}`)];
+  return ["base", "argocd/apps", "argocd/bootstrap", ...sizing.map((t) => `overlays/${t.name}`)];
+}
+
+/** Every namespaced kind the overlays can contain, for the AppProject's allow-list. */
+function groupKinds(manifests: Manifest[]): GroupKind[] {
+  const seen = new Map<string, GroupKind>();
+  for (const m of manifests) {
+    const group = m.apiVersion.includes("/") ? (m.apiVersion.split("/")[0] as string) : "";
+    seen.set(`${group}/${m.kind}`, { group, kind: m.kind });
+  }
+  return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, gk]) => gk);
+}
+
+/** Workloads whose replica count an HPA owns, in any tier or optional part. */
+function hpaTargets(manifests: Manifest[]): HpaTarget[] {
+  const targets = new Map<string, HpaTarget>();
+  for (const m of manifests) {
+    if (m.kind !== "HorizontalPodAutoscaler") continue;
+    const ref = (m.toJSON() as { spec: { scaleTargetRef: { kind: HpaTarget["kind"]; name: string } } }).spec.scaleTargetRef;
+    targets.set(`${ref.kind}/${ref.name}`, { kind: ref.kind, name: ref.name });
+  }
+  return [...targets.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, t]) => t);
 }

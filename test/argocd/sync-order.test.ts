@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { tiers } from "../../apps/site/sizing.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
+import { renderOverlay } from "../support/repo.ts";
+import { replaySync, type SyncItem } from "../support/argo-sync.ts";
+
+function item(items: SyncItem[], kind: string, name: string): SyncItem {
+  const found = items.find((i) => i.object.kind === kind && i.object.metadata.name === name);
+  if (!found) throw new Error(`no ${kind}/${name}`);
+  return found;
+}
+
+/** Objects that stay Progressing or Degraded until something outside the repo acts. */
+function isHealthTrap(o: KubeObject): boolean {
+  if (o.kind === "Ingress" || o.kind === "PersistentVolumeClaim" || o.kind === "HorizontalPodAutoscaler" || o.kind === "Certificate") return true;
+  return o.kind === "Service" && (o.spec as { type?: string }).type === "LoadBalancer";
+}
+
+describe.each(tiers.map((t) => t.name))("Argo CD sync of %s, replayed", (tier) => {
+  it("follows the source document's deployment order, each step health-gated before the next", async () => {
+    const items = replaySync(await renderOverlay(tier));
+    const step = (kind: string, name: string) => item(items, kind, name).step;
+    // Phase 1 check, then secrets, then the main process with its configuration.
+    expect(step("Job", "matrix-preflight")).toBeLessThan(step("Job", "synapse-secrets-init"));
+    expect(step("Job", "synapse-secrets-init")).toBeLessThan(step("StatefulSet", "synapse-main"));
+    const config = item(items, "ConfigMap", "synapse-config");
+    const main = item(items, "StatefulSet", "synapse-main");
+    expect(config.position).toBeLessThan(main.position);
+    // "Wait for main process to be ready", then workers in the documented order.
+    const chain: [string, string][] = [
+      ["StatefulSet", "synapse-main"],
+      ["StatefulSet", "synapse-event-persister"],
+      ["StatefulSet", "synapse-federation-sender"],
+      ["StatefulSet", "synapse-media"],
+      ["Deployment", "synapse-synchrotron"],
+      ["Deployment", "synapse-generic"],
+      // "Wait for workers", then HAProxy, "wait for HAProxy", then Element Web.
+      ["Deployment", "haproxy"],
+      ["Deployment", "element-web"],
+    ];
+    for (let i = 1; i < chain.length; i++) {
+      const [before, after] = [chain[i - 1] as [string, string], chain[i] as [string, string]];
+      expect(step(...after), `${after[1]} after ${before[1]}`).toBeGreaterThan(step(...before));
+    }
+    // LiveKit and coturn after the main instance.
+    for (const [kind, name] of [["Deployment", "livekit"], ["Deployment", "lk-jwt-service"], ["DaemonSet", "coturn"]] as const) {
+      expect(step(kind, name), name).toBeGreaterThan(step("StatefulSet", "synapse-main"));
+    }
+    // The smoke test runs after everything is healthy.
+    const smoke = item(items, "Job", "matrix-smoke-test");
+    expect(smoke.phase).toBe("PostSync");
+    expect(smoke.step).toBe(Math.max(...items.map((i) => i.step)));
+  });
+
+  it("starts every optional worker role after main and before HAProxy", async () => {
+    const items = replaySync(await renderOverlay(tier));
+    const mainStep = item(items, "StatefulSet", "synapse-main").step;
+    const haproxyStep = item(items, "Deployment", "haproxy").step;
+    for (const i of items.filter((x) => (x.object.kind === "StatefulSet" || x.object.kind === "Deployment") && x.object.metadata.labels?.["app.kubernetes.io/name"] === "synapse" && x.object.metadata.name !== "synapse-main")) {
+      expect(i.step, i.object.metadata.name).toBeGreaterThan(mainStep);
+      expect(i.step, i.object.metadata.name).toBeLessThan(haproxyStep);
+    }
+  });
+
+  it("puts no health trap (Ingress, LoadBalancer, PVC, HPA, Certificate) in a step that others wait on", async () => {
+    const items = replaySync(await renderOverlay(tier));
+    const lastSyncStep = Math.max(...items.filter((i) => i.phase === "Sync").map((i) => i.step));
+    const traps = items.filter((i) => isHealthTrap(i.object));
+    expect(traps.length).toBeGreaterThan(0);
+    for (const t of traps) expect(t.step, `${t.object.kind}/${t.object.metadata.name}`).toBe(lastSyncStep);
+  });
+});
+
+describe("the replay itself", () => {
+  it("orders by phase, wave, kind and name", () => {
+    const o = (kind: string, name: string, annotations: Record<string, string> = {}) => ({ apiVersion: "v1", kind, metadata: { name, annotations } });
+    const items = replaySync([
+      o("Deployment", "b"), o("ConfigMap", "z"), o("Service", "a", { "argocd.argoproj.io/sync-wave": "-1" }),
+      o("Job", "hook", { "argocd.argoproj.io/hook": "PostSync" }), o("Deployment", "a"), o("Job", "pre", { "argocd.argoproj.io/hook": "PreSync", "argocd.argoproj.io/sync-wave": "5" }),
+    ]);
+    expect(items.map((i) => `${i.object.kind}/${i.object.metadata.name}@${i.step}`)).toEqual([
+      "Job/pre@0", "Service/a@1", "ConfigMap/z@2", "Deployment/a@2", "Deployment/b@2", "Job/hook@3",
+    ]);
+  });
+});
