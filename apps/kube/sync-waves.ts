@@ -5,6 +5,8 @@
  * health depends on something outside the repo (HPA metrics, Ingress load balancer status) go there.
  */
 export const syncWave = {
+  /** NetworkPolicies first: every pod that follows starts with its traffic rules in place. */
+  networkPolicies: -5,
   /** Script of the Phase 1 prerequisite check. */
   preflightSetup: -4,
   /** The Job that checks PostgreSQL, Redis and MinIO are reachable; nothing else starts without them. */

@@ -49,6 +49,8 @@ export interface SiteInput {
     /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
     adminAllowFrom?: string[];
   };
+  /** Namespaces NetworkPolicies admit: the ingress controller's and Prometheus's. */
+  network?: { ingressNamespace?: string; monitoringNamespace?: string };
   /** Argo CD: where this repository lives and which clusters run which tier. */
   argocd?: {
     repoURL?: string;
@@ -132,6 +134,7 @@ export interface Site {
   clusterDomain: string;
   ingressClassName: string;
   argocd: { repoURL: string; targetRevision: string; namespace: string; targets: DeploymentTarget[] };
+  network: { ingressNamespace: string; monitoringNamespace: string };
   haproxy: { adminAllowFrom: string[] };
 }
 
@@ -273,6 +276,11 @@ export function resolveSite(input: SiteInput): Site {
   adminAllowFrom.forEach((cidr, i) => issues.check(isCidr(cidr), `site.haproxy.adminAllowFrom[${i}]`,
     `${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or CIDR`));
 
+  const network = {
+    ingressNamespace: input.network?.ingressNamespace ?? "ingress-nginx",
+    monitoringNamespace: input.network?.monitoringNamespace ?? "monitoring",
+  };
+  for (const [k, v] of Object.entries(network)) issues.check(dns1123Label.test(v), `site.network.${k}`, `${JSON.stringify(v)} is not a namespace name`);
   const argocd = {
     // An obvious placeholder: set it to the Git URL Argo CD pulls this repository from.
     repoURL: input.argocd?.repoURL ?? "https://git.example.invalid/platform/matrix-gitops.git",
@@ -310,6 +318,7 @@ export function resolveSite(input: SiteInput): Site {
     clusterDomain,
     ingressClassName,
     argocd,
+    network,
     haproxy: { adminAllowFrom },
   };
 }

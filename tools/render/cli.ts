@@ -1,18 +1,17 @@
 /**
- * `nx run overlays:build` (after `overlays:emit`): renders every overlay with a real kustomize into
- * `dist/overlays/<tier>.yaml`, validates every rendered object against its schema and prints a table.
- * Output is written only when every tier rendered and validated.
+ * `nx run overlays:build` (after `overlays:emit`): renders every overlay with a real kustomize, validates
+ * every rendered object (schema, unknown fields, policy rules, Synapse instances; kubeconform when on PATH),
+ * writes `dist/overlays/<tier>.yaml` and prints a table. Output is written only when every tier passed.
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { IssueCollector } from "../../apps/site/errors.ts";
 import { findTier } from "../../apps/site/sizing.ts";
 import { parseCli, runCli } from "../cli/run.ts";
 import { loadSizing, repoRoot } from "../emit/load-config.ts";
-import { validateAgainstSchema } from "../emit/model-registry.ts";
-import { findKustomize, kustomizeBuild } from "./kustomize.ts";
-import { formatTable, parseRendered, summarize } from "./rendered.ts";
-import { missingSynapseInstances } from "./synapse-instances.ts";
+import { formatReports, summaryLine, validateRenderedTiers } from "../validate/validate-rendered.ts";
+import { findKustomize } from "./kustomize.ts";
+import { renderTiers } from "./render-tiers.ts";
+import { formatTable, summarize } from "./rendered.ts";
 
 await runCli("build", async () => {
   const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" } });
@@ -21,24 +20,14 @@ await runCli("build", async () => {
   const selected = args.tiers ? args.tiers.split(",").map((n) => findTier(sizing, n.trim(), "--tiers")) : sizing;
   const out = resolve(args.out ?? join(root, "dist/overlays"));
   const kustomize = await findKustomize();
+  const rendered = await renderTiers(root, selected);
 
-  const rendered = await Promise.all(selected.map(async (tier) => {
-    const text = await kustomizeBuild(join(root, "overlays", tier.name));
-    return { tier: tier.name, text, objects: parseRendered(text) };
-  }));
-
-  const issues = new IssueCollector();
-  for (const r of rendered) {
-    for (const o of r.objects) {
-      try {
-        validateAgainstSchema(o);
-      } catch (e) {
-        issues.add(`overlays/${r.tier}`, (e as Error).message);
-      }
-    }
-    for (const problem of missingSynapseInstances(r.objects)) issues.add(`overlays/${r.tier}`, problem);
+  const { reports, kubeconform } = await validateRenderedTiers(rendered);
+  if (reports.some((r) => r.problems.length > 0)) {
+    console.error(formatReports(reports));
+    console.error(summaryLine(reports, kubeconform));
+    return 1;
   }
-  issues.throwIfAny();
 
   mkdirSync(out, { recursive: true });
   for (const r of rendered) {
@@ -46,8 +35,9 @@ await runCli("build", async () => {
     writeFileSync(temp, r.text);
     renameSync(temp, join(out, `${r.tier}.yaml`));
   }
-  console.log(`Rendered with kubectl/kustomize ${kustomize.version}; every object validated against its schema.`);
+  console.log(`Rendered with kubectl/kustomize ${kustomize.version}.`);
   console.log(formatTable(rendered.map((r) => summarize(r.tier, r.objects))));
+  console.log(summaryLine(reports, kubeconform));
   console.log(`Wrote ${rendered.length} tier(s) to ${out}`);
   return 0;
 });

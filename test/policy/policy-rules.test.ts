@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { policyExceptions } from "../../tools/validate/policy-exceptions.ts";
+import { checkPolicies, policyRules } from "../../tools/validate/policies.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
+import { tiers } from "../../apps/site/sizing.ts";
+import { renderOverlay } from "../support/repo.ts";
+
+const labels = { "app.kubernetes.io/name": "demo" };
+
+/** A small set of objects that satisfies every rule: the passing case each violation starts from. */
+function compliant(): KubeObject[] {
+  const container = {
+    name: "app",
+    image: "registry.example.invalid/demo:1.2.3",
+    resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+    livenessProbe: { httpGet: { path: "/health", port: 8080 } },
+    readinessProbe: { httpGet: { path: "/health", port: 8080 } },
+    ports: [{ name: "http", containerPort: 8080 }],
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+  };
+  const meta = (name: string) => ({ name, namespace: "matrix", labels });
+  return [
+    { apiVersion: "apps/v1", kind: "Deployment", metadata: meta("demo"), spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: "RuntimeDefault" } }, containers: [container], volumes: [{ name: "tmp", emptyDir: {} }] } } } },
+    { apiVersion: "policy/v1", kind: "PodDisruptionBudget", metadata: meta("demo"), spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+    { apiVersion: "v1", kind: "Service", metadata: meta("demo"), spec: { selector: labels, ports: [{ name: "http", port: 80, targetPort: "http" }] } },
+    { apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: meta("demo"), spec: { rules: [{ host: "demo.example.invalid", http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "demo", port: { name: "http" } } } }] } }] } },
+  ] as KubeObject[];
+}
+
+type Mutation = (objects: KubeObject[]) => void;
+const deployment = (o: KubeObject[]) => o[0]?.spec as { replicas?: number; template: { spec: Record<string, unknown> & { containers: Record<string, unknown>[]; securityContext: Record<string, unknown> } } };
+const container = (o: KubeObject[]) => deployment(o).template.spec.containers[0] as Record<string, unknown> & { securityContext: Record<string, unknown>; resources: { limits: Record<string, string> } };
+
+const violations: [string, Mutation][] = [
+  ["pss-run-as-non-root", (o) => { delete container(o).securityContext.runAsNonRoot; delete deployment(o).template.spec.securityContext.runAsNonRoot; }],
+  ["pss-privilege-escalation", (o) => { container(o).securityContext.allowPrivilegeEscalation = true; }],
+  ["pss-capabilities", (o) => { container(o).securityContext.capabilities = { drop: ["ALL"], add: ["NET_ADMIN"] }; }],
+  ["pss-seccomp", (o) => { delete container(o).securityContext.seccompProfile; delete deployment(o).template.spec.securityContext.seccompProfile; }],
+  ["pss-privileged", (o) => { container(o).securityContext.privileged = true; }],
+  ["pss-host-namespaces", (o) => { deployment(o).template.spec.hostNetwork = true; }],
+  ["pss-host-ports", (o) => { container(o).ports = [{ name: "http", containerPort: 8080, hostPort: 8080 }]; }],
+  ["pss-volume-types", (o) => { deployment(o).template.spec.volumes = [{ name: "host", hostPath: { path: "/var" } }]; }],
+  ["image-pinned", (o) => { container(o).image = "registry.example.invalid/demo:latest"; }],
+  ["resources", (o) => { delete container(o).resources.limits.memory; }],
+  ["probes", (o) => { delete container(o).readinessProbe; }],
+  ["read-only-root-fs", (o) => { container(o).securityContext.readOnlyRootFilesystem = false; }],
+  ["pdb-multi-replica", (o) => { o.splice(1, 1); }],
+  ["no-replicas-with-hpa", (o) => { o.push({ apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "demo", namespace: "matrix" }, spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "demo" }, minReplicas: 2, maxReplicas: 4 } } as KubeObject); }],
+  ["service-selects-pod", (o) => { (o[2]?.spec as { selector: Record<string, string> }).selector = { "app.kubernetes.io/name": "nothing" }; }],
+  ["ingress-backend-exists", (o) => { (o[3]?.spec as { rules: { http: { paths: { backend: { service: { name: string } } }[] } }[] }).rules[0]!.http.paths[0]!.backend.service.name = "missing"; }],
+  ["no-secret-data", (o) => { o.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: "matrix" }, data: { password: "c2VjcmV0" } } as unknown as KubeObject); }],
+  ["no-duplicates", (o) => { o.push(structuredClone(o[2] as KubeObject)); }],
+  ["no-removed-api", (o) => { (o[1] as { apiVersion: string }).apiVersion = "policy/v1beta1"; }],
+];
+
+describe("policy rules", () => {
+  it("pass a compliant set of objects", () => {
+    expect(checkPolicies(compliant(), policyRules, []).errors).toEqual([]);
+  });
+
+  it("have a violating case for every rule", () => {
+    expect(violations.map(([id]) => id).sort()).toEqual(policyRules.map((r) => r.id).sort());
+  });
+
+  it.each(violations)("%s: rejects a manifest that violates it, with its id and a message", (id, mutate) => {
+    const objects = compliant();
+    mutate(objects);
+    const errors = checkPolicies(objects, policyRules, []).errors;
+    const mine = errors.filter((f) => f.rule === id);
+    expect(mine.length, JSON.stringify(errors)).toBeGreaterThan(0);
+    expect(mine[0]?.message.length).toBeGreaterThan(10);
+  });
+
+  it("turns a finding into an allowed exception only when the exception names its rule and object", () => {
+    const objects = compliant();
+    deployment(objects).template.spec.hostNetwork = true;
+    const exceptions = [{ rule: "pss-host-namespaces", object: "Deployment/demo", reason: "test" }];
+    expect(checkPolicies(objects, policyRules, exceptions).errors).toEqual([]);
+    expect(checkPolicies(objects, policyRules, [{ ...exceptions[0]!, object: "Deployment/other" }]).errors.length).toBe(1);
+  });
+});
+
+describe("every rendered tier", () => {
+  it.each(tiers.map((t) => t.name))("passes every policy rule, exceptions aside (%s)", async (tier) => {
+    const report = checkPolicies(await renderOverlay(tier));
+    expect(report.errors).toEqual([]);
+    expect(new Set(report.excepted.map((e) => `${e.rule} ${e.object}`))).toEqual(new Set(policyExceptions.map((e) => `${e.rule} ${e.object}`)));
+  });
+
+  it("lists each exception with a reason", () => {
+    for (const e of policyExceptions) expect(e.reason.length, `${e.rule} ${e.object}`).toBeGreaterThan(40);
+  });
+});

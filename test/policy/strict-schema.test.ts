@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Ajv } from "ajv";
+import { describe, expect, it } from "vitest";
+import { tiers } from "../../apps/site/sizing.ts";
+import { isCustomResource, kubeconformArgs, writeCrdSchemas } from "../../tools/validate/kubeconform.ts";
+import { StrictFieldChecker } from "../../tools/validate/strict-fields.ts";
+import { validateTier } from "../../tools/validate/validate-rendered.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
+import { renderOverlay, runTool, copyGeneratedTree } from "../support/repo.ts";
+import { writeFileSync } from "node:fs";
+
+describe("strict schema validation", () => {
+  it.each(tiers.map((t) => t.name))("finds no unknown field in %s", async (tier) => {
+    const objects = await renderOverlay(tier);
+    const report = validateTier({ tier, text: "", objects });
+    expect(report.problems).toEqual([]);
+  });
+
+  it("rejects a rendered object with an unknown field injected (core kinds and custom resources)", async () => {
+    const objects = structuredClone(await renderOverlay("ccu-1k"));
+    const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "synapse-main") as KubeObject & { spec: Record<string, unknown> & { template: { spec: { containers: Record<string, unknown>[] } } } };
+    sts.spec.replica = 1;
+    (sts.spec.template.spec.containers[0] as Record<string, unknown>).readinesProbe = { httpGet: { path: "/health", port: "http" } };
+    const monitor = objects.find((o) => o.kind === "ServiceMonitor") as KubeObject & { spec: Record<string, unknown> };
+    monitor.spec.endpoint = [];
+    const report = validateTier({ tier: "ccu-1k", text: "", objects });
+    expect(report.problems.map((p) => `${p.object} ${p.message}`)).toEqual(expect.arrayContaining([
+      "StatefulSet/synapse-main unknown field spec.replica",
+      "StatefulSet/synapse-main unknown field spec.template.spec.containers[0].readinesProbe",
+      `ServiceMonitor/${monitor.metadata.name} unknown field spec.endpoint`,
+    ]));
+  });
+
+  it("rejects a wrong type and a missing required field", async () => {
+    const objects = structuredClone(await renderOverlay("ccu-1k"));
+    const svc = objects.find((o) => o.kind === "Service") as KubeObject & { spec: { ports: Record<string, unknown>[] } };
+    svc.spec.ports[0]!.port = "http";
+    const pdb = objects.find((o) => o.kind === "PodDisruptionBudget") as KubeObject;
+    delete (pdb.metadata as { name?: string }).name;
+    const problems = validateTier({ tier: "ccu-1k", text: "", objects }).problems.filter((p) => p.check === "schema");
+    expect(problems.length).toBeGreaterThanOrEqual(1);
+    expect(problems.some((p) => p.message.includes("port"))).toBe(true);
+  });
+
+  it("makes validate exit non-zero and print the finding when an overlay carries a typo", () => {
+    const root = copyGeneratedTree();
+    const patch = join(root, "overlays/ccu-5k/patches/synapse-main.yaml");
+    writeFileSync(patch, readFileSync(patch, "utf8").replace("          resources:", "          resource:"));
+    const r = runTool("tools/validate/cli.ts", ["--root", root, "--tiers", "ccu-5k"]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/strict-schema\s+StatefulSet\/synapse-main\s+unknown field spec\.template\.spec\.containers\[0\]\.resource/);
+    expect(r.stdout).toMatch(/^validate: 1 tier\(s\), \d+ objects, [1-9]\d* error\(s\)/m);
+  });
+});
+
+describe("schemas for kubeconform's custom resources", () => {
+  it("are strict JSON Schemas that accept the rendered custom resources and reject unknown fields", async () => {
+    const objects = await renderOverlay("ccu-20k");
+    const dir = mkdtempSync(join(tmpdir(), "crd-schemas-"));
+    const files = writeCrdSchemas(objects, dir, new StrictFieldChecker(objects));
+    const crs = objects.filter((o) => isCustomResource(o.apiVersion));
+    expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual(["cert-manager.io/certificate_v1.json", "monitoring.coreos.com/servicemonitor_v1.json"]);
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    for (const cr of crs) {
+      const [group, version] = cr.apiVersion.split("/") as [string, string];
+      const validate = ajv.compile(JSON.parse(readFileSync(join(dir, group, `${cr.kind.toLowerCase()}_${version}.json`), "utf8")) as object);
+      expect(validate(cr), `${cr.kind}/${cr.metadata.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      expect(validate({ ...cr, spec: { ...(cr.spec as object), typo: true } })).toBe(false);
+    }
+    expect(readdirSync(dir).length).toBe(2);
+  });
+
+  it("passes flags before files, pins the Kubernetes version and points at the repo's schemas", () => {
+    const args = kubeconformArgs("/schemas", ["a.yaml", "b.yaml"]);
+    expect(args.slice(-2)).toEqual(["a.yaml", "b.yaml"]);
+    expect(args).toEqual(expect.arrayContaining(["-strict", "-kubernetes-version", "1.33.0"]));
+    expect(args).toContain("/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json");
+    expect(args.indexOf("-strict")).toBeLessThan(args.indexOf("a.yaml"));
+  });
+});
