@@ -14,6 +14,7 @@ import type { Manifest } from "../kube/manifest.ts";
 import { managedBy, objectLabels } from "../kube/labels.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
+import { generatedSecrets } from "../synapse/secrets-job.ts";
 
 const ours = { "app.kubernetes.io/managed-by": managedBy };
 const app = (name: string) => ({ "app.kubernetes.io/name": name });
@@ -61,10 +62,10 @@ export function networkPolicies(site: Site): Manifest[] {
         { to: [internet], ports: tcp(443, 8448) },
       ],
     }),
-    policy(site, "synapse-secrets-init", { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": "secrets-init" }, {
+    ...(Object.keys(generatedSecrets(site)).length > 0 ? [policy(site, "synapse-secrets-init", { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": "secrets-init" }, {
       // The Kubernetes API: a ClusterIP in front of the control plane, whose address the repo cannot know.
       egress: [{ to: [anywhere], ports: tcp(443, 6443) }],
-    }),
+    })] : []),
     policy(site, "haproxy", app("haproxy"), {
       ingress: [
         { from: [ingressController, smoke], ports: tcp(8008, 8448) },
