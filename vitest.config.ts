@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import SummaryLineReporter from "./test/support/summary-reporter.ts";
 
 export default defineConfig({
   test: {
@@ -7,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Two cores: keep real-tool tests from starving each other.
     maxWorkers: 2,
+    reporters: ["default", new SummaryLineReporter()],
   },
 });

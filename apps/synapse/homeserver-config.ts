@@ -199,54 +199,28 @@ export function sharedHomeserverConfig(site: Site, mainService: string, topology
 
 const anyAddress = ["0.0.0.0"];
 
+/** The public HTTP listener (behind HAProxy, so `x_forwarded`) serving the given resources. */
+function httpListener(names: AnyListenerResource[]): Listener {
+  return { port: ports.http, type: "http", bind_addresses: anyAddress, tls: false, x_forwarded: true, resources: [{ names, compress: false }] };
+}
+
+/** The replication listener: cluster-internal only, never routed by HAProxy. */
+const replicationListener: Listener = {
+  port: ports.replication, type: "http", bind_addresses: anyAddress, tls: false, x_forwarded: false,
+  resources: [{ names: ["replication"], compress: false }],
+};
+
+const metricsListener: Listener = { port: ports.metrics, type: "metrics", bind_addresses: anyAddress };
+
 /** Listeners of the main process: public HTTP (behind HAProxy), replication (cluster only), metrics. */
 export function mainProcessConfig(): ProcessConfig {
-  return {
-    listeners: [
-      {
-        port: ports.http,
-        type: "http",
-        bind_addresses: anyAddress,
-        tls: false,
-        x_forwarded: true,
-        resources: [{ names: ["client", "federation"], compress: false }],
-      },
-      {
-        port: ports.replication,
-        type: "http",
-        bind_addresses: anyAddress,
-        tls: false,
-        x_forwarded: false,
-        resources: [{ names: ["replication"], compress: false }],
-      },
-      { port: ports.metrics, type: "metrics", bind_addresses: anyAddress },
-    ],
-  };
+  return { listeners: [httpListener(["client", "federation"]), replicationListener, metricsListener] };
 }
 
 /** A worker's own file: its app, listeners and log config. `worker_name` is added per pod at start. */
 export function workerProcessConfig(site: Site, pool: WorkerPool): WorkerProcessConfig {
-  const listeners: Listener[] = [
-    {
-      port: ports.http,
-      type: "http",
-      bind_addresses: anyAddress,
-      tls: false,
-      x_forwarded: true,
-      resources: [{ names: pool.http, compress: false }],
-    },
-  ];
-  if (pool.scaling.kind === "named") {
-    listeners.push({
-      port: ports.replication,
-      type: "http",
-      bind_addresses: anyAddress,
-      tls: false,
-      x_forwarded: false,
-      resources: [{ names: ["replication"], compress: false }],
-    });
-  }
-  listeners.push({ port: ports.metrics, type: "metrics", bind_addresses: anyAddress });
+  // Named instances are in instance_map, so other processes reach them on the replication listener.
+  const listeners = [httpListener(pool.http), ...(pool.scaling.kind === "named" ? [replicationListener] : []), metricsListener];
   return {
     worker_app: pool.app,
     worker_listeners: listeners,

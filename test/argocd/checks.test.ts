@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../tools/haproxy-lab/run.ts";
+import { freePort } from "../../tools/lab/ports.ts";
 import { repoRoot } from "../support/repo.ts";
 
 const run = promisify(execFile);

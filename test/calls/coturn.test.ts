@@ -1,7 +1,6 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
@@ -10,7 +9,7 @@ import { coturnArgs } from "../../apps/coturn/index.ts";
 import { deniedPeerRanges, serializeTurnConfig, turnConfig, type TurnConfig } from "../../apps/coturn/turn-config.ts";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers } from "../../apps/site/sizing.ts";
-import { freePort } from "../../tools/haproxy-lab/run.ts";
+import { freePort, waitForPort } from "../../tools/lab/ports.ts";
 import { find, renderOverlay, tempDir } from "../support/repo.ts";
 
 const run = promisify(execFile);
@@ -43,19 +42,6 @@ function loopbackConfig(config: TurnConfig, port: number, tlsPort: number, dir: 
   return out;
 }
 
-async function waitForTcp(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`turnserver did not listen on ${port}`);
-}
-
 describe("coturn with the generated configuration (real turnserver on 127.0.0.1)", () => {
   let turn: ChildProcess | undefined;
   let peer: ChildProcess | undefined;
@@ -72,7 +58,7 @@ describe("coturn with the generated configuration (real turnserver on 127.0.0.1)
     const args = coturnArgs(conf).map((a) => a.replace("$(TURN_SHARED_SECRET)", secret));
     turn = spawn("turnserver", args, { stdio: "ignore" });
     peer = spawn("turnutils_peer", ["-L", "127.0.0.2", "-p", String(peerPort)], { stdio: "ignore" });
-    await waitForTcp(port);
+    await waitForPort(port, 10_000, "turnserver");
   });
 
   afterAll(() => {

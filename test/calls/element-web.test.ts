@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { elementWebFiles } from "../../apps/element-web/index.ts";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers } from "../../apps/site/sizing.ts";
-import { freePort } from "../../tools/haproxy-lab/run.ts";
+import { freePort } from "../../tools/lab/ports.ts";
 import { find, renderOverlay, tempDir } from "../support/repo.ts";
 
 interface ElementConfig {

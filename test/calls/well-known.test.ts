@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers, type TierSizing } from "../../apps/site/sizing.ts";
 import { wellKnownClient } from "../../apps/site/well-known.ts";
-import { startHaproxy, type RunningHaproxy } from "../../tools/haproxy-lab/run.ts";
+import { startHaproxy, type RunningHaproxy } from "../../tools/lab/haproxy/run.ts";
 
 describe("client and server discovery served by the real haproxy", () => {
   let hx: RunningHaproxy;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import { haproxyConfigDir, overloadErrorFile } from "../../apps/haproxy/haproxy-config.ts";
 import { find, renderOverlay, tempDir } from "../support/repo.ts";
-import { haproxyCheck } from "../../tools/haproxy-lab/run.ts";
+import { haproxyCheck } from "../../tools/lab/haproxy/run.ts";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers, type TierSizing } from "../../apps/site/sizing.ts";
-import { send, startHaproxy, type RunningHaproxy } from "../../tools/haproxy-lab/run.ts";
+import { send, startHaproxy, type RunningHaproxy } from "../../tools/lab/haproxy/run.ts";
 
 const site = resolveSite({ domain: "example.org" });
 const tier5k = tiers.find((t) => t.name === "ccu-5k") as TierSizing;

@@ -4,7 +4,7 @@ import { resolveSite } from "../../apps/site/site.ts";
 import { tiers } from "../../apps/site/sizing.ts";
 import { synapseTopology } from "../../apps/synapse/topology.ts";
 import { corpus } from "./request-corpus.ts";
-import { send, startHaproxy, type RunningHaproxy } from "../../tools/haproxy-lab/run.ts";
+import { send, startHaproxy, type RunningHaproxy } from "../../tools/lab/haproxy/run.ts";
 
 const site = resolveSite({ domain: "example.org" });
 

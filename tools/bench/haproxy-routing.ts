@@ -13,7 +13,7 @@ import { resolveSite, type Site } from "../../apps/site/site.ts";
 import { findTier, tiers, type TierSizing } from "../../apps/site/sizing.ts";
 import type { SynapseTopology } from "../../apps/synapse/topology.ts";
 import { repoRoot } from "../emit/load-config.ts";
-import { startHaproxy, startHaproxyWith, type RunningHaproxy } from "../haproxy-lab/run.ts";
+import { startHaproxy, startHaproxyWith, type RunningHaproxy } from "../lab/haproxy/run.ts";
 
 const { values } = parseArgs({ options: { tier: { type: "string", default: "ccu-5k" }, seconds: { type: "string", default: "5" }, connections: { type: "string", default: "50" } } });
 const seconds = Math.max(1, Math.min(30, Number(values.seconds)));

@@ -6,29 +6,18 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createServer, connect } from "node:net";
+import { freePort, waitForPort } from "../ports.ts";
 import { join } from "node:path";
-import { d } from "../../apps/haproxy/config-model.ts";
-import { serialize } from "../../apps/haproxy/config-model.ts";
-import { haproxyConfig, overloadResponse, type HaproxyRuntime, type ServerGroup } from "../../apps/haproxy/haproxy-config.ts";
-import type { Site } from "../../apps/site/site.ts";
-import type { TierSizing } from "../../apps/site/sizing.ts";
-import { synapseTopology } from "../../apps/synapse/topology.ts";
+import { d } from "../../../apps/haproxy/config-model.ts";
+import { serialize } from "../../../apps/haproxy/config-model.ts";
+import { haproxyConfig, overloadResponse, type HaproxyRuntime, type ServerGroup } from "../../../apps/haproxy/haproxy-config.ts";
+import type { Site } from "../../../apps/site/site.ts";
+import type { TierSizing } from "../../../apps/site/sizing.ts";
+import { synapseTopology } from "../../../apps/synapse/topology.ts";
 import { startStub, type Stub } from "./stubs.ts";
 
 function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `matrix-gitops-${prefix}-`));
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** `haproxy -c` on a configuration text; returns the exit status and everything it printed. */
@@ -48,20 +37,6 @@ export interface RunningHaproxy {
   stubs: Map<string, Stub[]>;
   configText: string;
   stop(): Promise<void>;
-}
-
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs;
-  for (let i = 0; i < 200 && Date.now() < until; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, "127.0.0.1");
-      s.once("connect", () => { s.destroy(); resolve(true); });
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`haproxy did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
 }
 
 /** Starts stubs for every server group (the pool's minimum count, capped) and haproxy in front of them. */
@@ -115,7 +90,7 @@ export async function startHaproxyWith(site: Site, tier: TierSizing, build: Conf
   const pid = child.pid;
   const alive = () => child.exitCode === null && child.signalCode === null;
   try {
-    await waitForPort(runtime.ports.client, 10_000);
+    await waitForPort(runtime.ports.client, 10_000, "haproxy");
   } catch (e) {
     if (pid && alive()) process.kill(pid, "SIGKILL");
     await Promise.all([...stubs.values()].flat().map((s) => s.stop()));

@@ -1,0 +1,28 @@
+/** Loopback ports for the servers tests and benchmarks start: a free one, and waiting until one listens. */
+import { connect, createServer } from "node:net";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls 127.0.0.1:<port> every 50 ms, at most `deadlineMs` and 400 times, until a TCP connect succeeds. */
+export async function waitForPort(port: number, deadlineMs: number, what = "server"): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (let i = 0; i < 400 && Date.now() < until; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1");
+      s.once("connect", () => { s.destroy(); resolve(true); });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${deadlineMs} ms`);
+}
