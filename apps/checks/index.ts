@@ -9,7 +9,7 @@ import { Job } from "kubernetes-models/batch/v1";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { imageVersion, objectLabels } from "../kube/labels.ts";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
+import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import { synapseUid } from "../synapse/paths.ts";
@@ -63,9 +63,7 @@ function hookJob(site: Site, name: string, script: string, env: Record<string, s
         metadata: { labels },
         spec: {
           restartPolicy: "Never",
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: restrictedPodSecurity(synapseUid),
+          ...restrictedPodDefaults(synapseUid),
           containers: [{
             name: "check",
             image: site.images.synapse,

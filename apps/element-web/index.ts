@@ -10,7 +10,7 @@ import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";
 import { imageVersion, objectLabels, selectorLabels } from "../kube/labels.ts";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
+import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import { elementConfig } from "./element-config.ts";
@@ -49,9 +49,7 @@ export const elementWeb: Component = {
           template: {
             metadata: { labels: objectLabels(identity, imageVersion(site.images.elementWeb)), annotations: { [configHashAnnotation]: configHash(files) } },
             spec: {
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              securityContext: restrictedPodSecurity(nginxUid),
+              ...restrictedPodDefaults(nginxUid),
               topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selectorLabels(identity) } }],
               containers: [{
                 name: "element-web",

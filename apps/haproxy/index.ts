@@ -11,7 +11,7 @@ import type { Component } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";
 import { imageVersion, objectLabels, selectorLabels } from "../kube/labels.ts";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
+import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
@@ -52,9 +52,7 @@ function deployment(site: Site, tier: TierSizing, hash: string): Deployment {
       template: {
         metadata: { labels: objectLabels(identity, imageVersion(site.images.haproxy)), annotations: { [configHashAnnotation]: hash } },
         spec: {
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          securityContext: restrictedPodSecurity(haproxyUid),
+          ...restrictedPodDefaults(haproxyUid),
           // Let open long polls drain after the pod leaves the Service endpoints.
           terminationGracePeriodSeconds: 60,
           affinity: {

@@ -24,3 +24,11 @@ export function restrictedContainerSecurity(): ISecurityContext {
     seccompProfile: { type: "RuntimeDefault" },
   };
 }
+
+/**
+ * Pod-level defaults every workload of this repo shares: no API token (none of them talks to the API), no
+ * service-link environment variables, and the restricted pod security context.
+ */
+export function restrictedPodDefaults(uid: number) {
+  return { automountServiceAccountToken: false, enableServiceLinks: false, securityContext: restrictedPodSecurity(uid) };
+}

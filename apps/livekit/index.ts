@@ -11,7 +11,7 @@ import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";
 import { imageVersion, objectLabels, selectorLabels, type AppIdentity } from "../kube/labels.ts";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
+import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import { configYaml } from "../kube/yaml.ts";
 import type { Site } from "../site/site.ts";
@@ -93,9 +93,7 @@ function livekitObjects(site: Site): Manifest[] {
         template: {
           metadata: { labels: objectLabels(sfu, imageVersion(site.images.livekit)), annotations: { [configHashAnnotation]: configHash(files) } },
           spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity(nobody),
+            ...restrictedPodDefaults(nobody),
             terminationGracePeriodSeconds: 30,
             containers: [{
               name: "livekit",
@@ -146,9 +144,7 @@ function jwtServiceObjects(site: Site): Manifest[] {
         template: {
           metadata: { labels: objectLabels(jwt, imageVersion(site.images.lkJwtService)) },
           spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity(nobody),
+            ...restrictedPodDefaults(nobody),
             containers: [{
               name: "lk-jwt-service",
               image: site.images.lkJwtService,

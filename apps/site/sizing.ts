@@ -249,3 +249,8 @@ export function findTier(table: readonly TierSizing[], name: string, field = "ti
   }
   return tier as TierSizing;
 }
+
+/** The tiers a comma-separated list names (`--tiers ccu-1k,ccu-5k`), or all of them when it is absent. */
+export function selectTiers(table: readonly TierSizing[], list: string | undefined, field = "--tiers"): readonly TierSizing[] {
+  return list ? list.split(",").map((n) => findTier(table, n.trim(), field)) : table;
+}

@@ -7,7 +7,7 @@ import type { Site } from "../site/site.ts";
 import type { Resources } from "../site/sizing.ts";
 import { configHashAnnotation } from "../kube/config-hash.ts";
 import { imageVersion, objectLabels, selectorLabels, type AppIdentity } from "../kube/labels.ts";
-import { restrictedContainerSecurity, restrictedPodSecurity } from "../kube/pod-security.ts";
+import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretsDir, synapseUid, tmpDir } from "./paths.ts";
 import type { SynapseApp } from "./topology.ts";
 
@@ -136,10 +136,8 @@ export function synapsePodTemplate(spec: SynapseProcessSpec): IPodTemplateSpec {
       annotations: { [configHashAnnotation]: spec.configHash },
     },
     spec: {
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
+      ...restrictedPodDefaults(synapseUid),
       terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
-      securityContext: restrictedPodSecurity(synapseUid),
       ...(spec.spread ? {
         topologySpreadConstraints: [{
           maxSkew: 1,

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { findTier } from "../../apps/site/sizing.ts";
+import { selectTiers } from "../../apps/site/sizing.ts";
 import { parseCli, runCli } from "../cli/run.ts";
 import { loadSizing, repoRoot } from "../emit/load-config.ts";
 import { formatReports, summaryLine, validateRenderedTiers } from "../validate/validate-rendered.ts";
@@ -17,7 +17,7 @@ await runCli("build", async () => {
   const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" } });
   const root = resolve(args.root ?? repoRoot);
   const sizing = await loadSizing();
-  const selected = args.tiers ? args.tiers.split(",").map((n) => findTier(sizing, n.trim(), "--tiers")) : sizing;
+  const selected = selectTiers(sizing, args.tiers);
   const out = resolve(args.out ?? join(root, "dist/overlays"));
   const kustomize = await findKustomize();
   const rendered = await renderTiers(root, selected);

@@ -4,7 +4,7 @@
  * findings per tier and a one-line summary; exits non-zero on any error.
  */
 import { resolve } from "node:path";
-import { findTier } from "../../apps/site/sizing.ts";
+import { selectTiers } from "../../apps/site/sizing.ts";
 import { parseCli, runCli } from "../cli/run.ts";
 import { loadSizing, repoRoot } from "../emit/load-config.ts";
 import { renderTiers } from "../render/render-tiers.ts";
@@ -13,7 +13,7 @@ import { formatReports, summaryLine, validateRenderedTiers } from "./validate-re
 await runCli("validate", async () => {
   const args = parseCli({ tiers: { type: "string" }, root: { type: "string" } });
   const sizing = await loadSizing();
-  const selected = args.tiers ? args.tiers.split(",").map((n) => findTier(sizing, n.trim(), "--tiers")) : sizing;
+  const selected = selectTiers(sizing, args.tiers);
   const rendered = await renderTiers(resolve(args.root ?? repoRoot), selected);
   const { reports, kubeconform } = await validateRenderedTiers(rendered);
   console.log(formatReports(reports));
