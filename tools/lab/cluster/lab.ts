@@ -1,0 +1,302 @@
+/**
+ * The end-to-end lab: one tier's rendered overlay brought up on loopback. Phase 1 services (PostgreSQL,
+ * Redis, S3, DNS) start at the addresses their cluster names resolve to; the Synapse secrets come from the
+ * rendered generator Job; every Synapse pod of the overlay runs from its own pod template (main first, as
+ * Argo CD's waves order it), and the rendered HAProxy runs in front. Nothing is configured by hand: files
+ * and commands come from the rendered objects and pass only through the loopback seam (loopback.ts).
+ */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Site } from "../../../apps/site/site.ts";
+import { loadSite, repoRoot } from "../../emit/load-config.ts";
+import { kustomizeBuild } from "../../render/kustomize.ts";
+import { parseRendered, type KubeObject } from "../../render/rendered.ts";
+import { ensureToolchain, labRoot, type Toolchain } from "../toolchain.ts";
+import { haproxyCfgToLoopback, synapseFileToLoopback } from "./loopback.ts";
+import { LabNetwork } from "./network.ts";
+import { startDns, startPostgres, startRedis, startS3, type RunningDns, type RunningPostgres, type RunningS3 } from "./phase1.ts";
+import { startPod, waitReady, PodFailed, type Kubelet, type PodInstance, type PodTemplate } from "./pods.ts";
+import { freePort } from "../ports.ts";
+import { startProcess, type LabProcess } from "./processes.ts";
+import { SecretStore, startSecretsApi } from "./secrets.ts";
+
+export interface LabOptions {
+  tier: string;
+  site?: Site;
+  /** The rendered overlay (default: `kustomize build overlays/<tier>`); a test may pass a broken copy. */
+  objects?: KubeObject[];
+  /** Pods per workload where the lab runs fewer than the tier's minimum (the largest tier on two cores). */
+  counts?: Record<string, number>;
+  /** Collation and ctype of Synapse's database (default C, as Synapse requires; a drill sets another). */
+  postgresCollation?: string;
+  /** Keep the lab's directory (logs, data) after stop. */
+  keep?: boolean;
+}
+
+export interface LabWorkload {
+  kind: string;
+  name: string;
+  /** Headless Service its pods answer behind (StatefulSet serviceName, or the Service selecting them). */
+  service: string | undefined;
+  template: PodTemplate;
+  claims: string[];
+  pods: string[];
+}
+
+export interface Lab {
+  site: Site;
+  tier: string;
+  dir: string;
+  toolchain: Toolchain;
+  objects: KubeObject[];
+  network: LabNetwork;
+  secrets: SecretStore;
+  postgres: RunningPostgres;
+  s3: RunningS3;
+  clientUrl: string;
+  federationUrl: string;
+  statsUrl: string;
+  haproxy: PodInstance;
+  /** Every running Synapse pod by name. */
+  pods: Map<string, PodInstance>;
+  workloads: LabWorkload[];
+  /** Stops one pod by PID (its workload's other pods keep running). */
+  stopPod(name: string): Promise<void>;
+  /** Starts a stopped pod again from its template and waits until it is ready. */
+  startPod(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type Spec = { replicas?: number; serviceName?: string; template: PodTemplate; volumeClaimTemplates?: { metadata: { name: string } }[] };
+
+function matches(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/** Synapse and HAProxy workloads of the overlay, with their pod names at the tier's minimum (or `counts`). */
+export function labWorkloads(objects: KubeObject[], counts: Record<string, number> = {}): LabWorkload[] {
+  const hpaMin = new Map(objects.filter((o) => o.kind === "HorizontalPodAutoscaler").map((o) => {
+    const s = o.spec as { scaleTargetRef: { name: string }; minReplicas?: number };
+    return [s.scaleTargetRef.name, s.minReplicas ?? 1];
+  }));
+  const services = objects.filter((o) => o.kind === "Service");
+  return objects
+    .filter((o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && ["synapse", "haproxy"].includes(o.metadata.labels?.["app.kubernetes.io/name"] ?? ""))
+    .map((o) => {
+      const spec = o.spec as unknown as Spec;
+      const name = o.metadata.name;
+      const count = counts[name] ?? spec.replicas ?? hpaMin.get(name) ?? 1;
+      const labels = spec.template.metadata?.labels;
+      const headless = services.find((s) => (s.spec as { clusterIP?: string }).clusterIP === "None" && matches((s.spec as { selector?: Record<string, string> }).selector, labels));
+      const service = spec.serviceName ?? headless?.metadata.name;
+      const pods = Array.from({ length: count }, (_, i) => (o.kind === "StatefulSet" ? `${name}-${i}` : `${name}-lab${i}`));
+      return { kind: o.kind, name, service, template: spec.template, claims: (spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name), pods };
+    });
+}
+
+function isMain(w: LabWorkload): boolean {
+  return w.template.spec.containers.some((c) => [...(c.command ?? []), ...(c.args ?? [])].join(" ").includes("synapse.app.homeserver"));
+}
+
+function descriptorLimit(): number {
+  const n = Number(spawnSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }).stdout.trim());
+  return Number.isFinite(n) && n > 0 ? n : 1024;
+}
+
+/** The cluster name of a URL's host, without the namespace suffix when it has one. */
+function serviceOfHost(host: string, site: Site): string {
+  for (const suffix of [`.${site.namespace}.svc.${site.clusterDomain}`, `.${site.namespace}.svc`, `.${site.namespace}`]) {
+    if (host.endsWith(suffix)) return host.slice(0, -suffix.length);
+  }
+  return host;
+}
+
+export async function startLab(options: LabOptions): Promise<Lab> {
+  const site = options.site ?? await loadSite();
+  const toolchain = ensureToolchain(site.images.synapse);
+  const objects = options.objects ?? parseRendered(await kustomizeBuild(join(repoRoot, "overlays", options.tier)));
+  const dir = mkdtempSync(join(tmpdir(), `matrix-gitops-lab-${options.tier}-`));
+  // PostgreSQL runs as its own user and must reach its data directory below this one.
+  chmodSync(dir, 0o711);
+  const network = new LabNetwork(site.namespace, site.clusterDomain);
+  const secrets = new SecretStore();
+  const stoppers: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+    stoppers.length = 0;
+  };
+  try {
+    // Phase 1: credentials first (other teams' Secrets in a cluster), then the services at their names.
+    const pgPassword = secrets.generate(site.postgres.passwordSecret.name, site.postgres.passwordSecret.key);
+    const redisPassword = site.redis.passwordSecret ? secrets.generate(site.redis.passwordSecret.name, site.redis.passwordSecret.key) : null;
+    const s3c = site.s3.credentialsSecret;
+    const accessKeyId = secrets.generate(s3c.name, s3c.accessKeyIdKey);
+    const secretAccessKey = secrets.generate(s3c.name, s3c.secretAccessKeyKey);
+    const pgAddress = network.allocate();
+    network.addService(site.postgres.host, pgAddress);
+    const redisAddress = network.allocate();
+    network.addService(site.redis.host, redisAddress);
+    const s3Url = new URL(site.s3.endpoint);
+    const s3Address = network.allocate();
+    network.addService(serviceOfHost(s3Url.hostname, site), s3Address);
+
+    const workloads = labWorkloads(objects, options.counts);
+    const synapse = workloads.filter((w) => w.name !== "haproxy" && w.template.metadata?.labels?.["app.kubernetes.io/name"] === "synapse");
+    const synapsePods = synapse.flatMap((w) => w.pods);
+    const [postgres, redis, s3] = await Promise.all([
+      startPostgres({
+        dir: join(dir, "postgresql"), address: pgAddress, port: site.postgres.port, database: site.postgres.database,
+        user: site.postgres.user, password: pgPassword, collation: options.postgresCollation,
+        // Every pod's pool may open cp_max connections; the lab allows all of them and the superuser's.
+        maxConnections: Math.max(100, synapsePods.length * 10 + 20),
+      }),
+      startRedis({ dir: join(dir, "redis"), address: redisAddress, port: site.redis.port, password: redisPassword }),
+      startS3({
+        binary: toolchain.versitygw, dir: join(dir, "s3"), address: s3Address, port: Number(s3Url.port || (s3Url.protocol === "https:" ? 443 : 80)),
+        bucket: site.s3.bucket, region: site.s3.region, accessKeyId, secretAccessKey,
+      }),
+    ]);
+    stoppers.push(() => postgres.process.stop(), () => redis.stop(), () => s3.process.stop());
+
+    // Every pod gets its address before any starts, so instance_map names resolve in every config file.
+    const addresses = new Map<string, string>();
+    for (const w of workloads) {
+      for (const pod of w.pods) {
+        const a = network.allocate();
+        addresses.set(pod, a);
+        network.addPod(pod, w.service, a);
+      }
+    }
+    const kubelet: Kubelet = {
+      dir, namespace: site.namespace, objects, secrets, resolve: (n) => network.resolve(n),
+      cacheDir: join(labRoot, "cache"),
+      imagePath(image) {
+        if (/\/synapse(-[a-z]+)?:/.test(image)) return [join(toolchain.venv, "bin")];
+        if (/\/haproxy:/.test(image)) return ["/usr/sbin"];
+        throw new Error(`the lab has no stand-in for image ${image}`);
+      },
+      transform(_cm, key, text, runtime) {
+        if (key.endsWith(".yaml")) return synapseFileToLoopback(text, runtime);
+        if (key === "haproxy.cfg") return haproxyCfgToLoopback(text, runtime, { nameserver: `${dns.address}:${dns.port}`, maxconnCap: Math.floor((descriptorLimit() - 200) / 2) });
+        return text;
+      },
+    };
+
+    // The generator Job, as rendered, against a Secrets API on loopback.
+    await runSecretsJob(kubelet, objects, site, stoppers);
+
+    const pods = new Map<string, PodInstance>();
+    const owner = new Map<string, LabWorkload>();
+    for (const w of workloads) for (const p of w.pods) owner.set(p, w);
+    const launch = async (name: string, deadlineMs: number) => {
+      const w = owner.get(name) as LabWorkload;
+      const pod = await startPod(kubelet, name, addresses.get(name) as string, w.template, w.claims);
+      pods.set(name, pod);
+      await waitReady(pod, deadlineMs);
+    };
+    stoppers.push(async () => { await Promise.all([...pods.values()].map((p) => p.process.stop())); });
+    // Main first: it creates or upgrades the database schema; workers refuse an uninitialised one.
+    for (const w of synapse.filter(isMain)) for (const p of w.pods) await launch(p, 240_000);
+    const rest = synapse.filter((w) => !isMain(w)).flatMap((w) => w.pods);
+    const results = await Promise.allSettled(rest.map((p) => launch(p, 180_000)));
+    const failed = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
+    if (failed.length > 0) throw new PodFailed(failed.join("\n\n"));
+
+    const dns: RunningDns = await startDns(join(dir, "dns"), await freePort(), network.hostsFile());
+    stoppers.push(() => dns.process.stop());
+    const haproxyWorkload = workloads.find((w) => w.name === "haproxy");
+    if (!haproxyWorkload) throw new Error("the overlay has no haproxy Deployment");
+    const haproxyPod = haproxyWorkload.pods[0] as string;
+    const haproxy = await startPod(kubelet, haproxyPod, addresses.get(haproxyPod) as string, haproxyWorkload.template);
+    stoppers.push(() => haproxy.process.stop());
+    await waitReady(haproxy, 20_000);
+    // Wait (bounded) until HAProxy has resolved and health-checked every Synapse server it will route to.
+    await waitForBackends(`http://${haproxy.address}:8404/stats;csv`, 30_000);
+
+    const restartable = new Map<string, LabProcess>();
+    const lab: Lab = {
+      site, tier: options.tier, dir, toolchain, objects, network, secrets, postgres, s3,
+      clientUrl: `http://${haproxy.address}:8008`,
+      federationUrl: `http://${haproxy.address}:8448`,
+      statsUrl: `http://${haproxy.address}:8404`,
+      haproxy, pods, workloads,
+      async stopPod(name) {
+        const p = pods.get(name);
+        if (!p) throw new Error(`no running pod ${name}`);
+        await p.process.stop();
+        restartable.set(name, p.process);
+      },
+      async startPod(name) {
+        await launch(name, 180_000);
+      },
+      async stop() {
+        await stopAll();
+        if (!options.keep) rmSync(dir, { recursive: true, force: true });
+      },
+    };
+    return lab;
+  } catch (e) {
+    await stopAll();
+    (e as Error).message += `\n(lab directory kept for inspection: ${dir})`;
+    throw e;
+  }
+}
+
+async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stoppers: (() => Promise<void>)[]): Promise<void> {
+  const job = objects.find((o) => o.kind === "Job" && o.metadata.name === "synapse-secrets-init");
+  if (!job) {
+    if (site.secrets.generatedInCluster) throw new Error("the overlay has no synapse-secrets-init Job, but the site expects generated secrets");
+    throw new Error(`site.secrets.existingSecret: the lab cannot provide your own Secret "${site.secrets.name}"; run it with the generated one`);
+  }
+  const api = await startSecretsApi(k.secrets, site.namespace);
+  stoppers.push(() => api.stop());
+  const template = (job.spec as { template: PodTemplate }).template;
+  const container = template.spec.containers[0];
+  if (!container) throw new Error("synapse-secrets-init has no container");
+  // What the kubelet does for automountServiceAccountToken: the token mounted at the standard path.
+  const saPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+  k.secrets.set("lab-service-account-token", "token", api.token);
+  const withApi: PodTemplate = {
+    ...template,
+    spec: {
+      ...template.spec,
+      volumes: [...(template.spec.volumes ?? []), { name: "kube-api-access", secret: { secretName: "lab-service-account-token", defaultMode: 0o400 } }],
+      containers: [{
+        ...container,
+        env: [...(container.env ?? []), { name: "K8S_API_URL", value: api.url }, { name: "SA_DIR", value: saPath }],
+        volumeMounts: [...(container.volumeMounts ?? []), { name: "kube-api-access", mountPath: saPath, readOnly: true }],
+      }],
+    },
+  };
+  const pod = await startPod(k, "synapse-secrets-init-lab", "127.0.0.1", withApi);
+  const until = Date.now() + 60_000;
+  for (let i = 0; i < 600 && pod.process.alive() && Date.now() < until; i++) await new Promise((r) => setTimeout(r, 100));
+  if (pod.process.alive()) { await pod.process.stop(); throw new Error("synapse-secrets-init did not finish within 60 s"); }
+  if (pod.process.exit() !== "exit code 0") throw new Error(`synapse-secrets-init failed (${pod.process.exit()}):\n${pod.process.tail()}`);
+}
+
+/**
+ * Polls HAProxy's CSV statistics until every server slot that DNS filled is UP and main is UP (bounded).
+ * Empty `server-template` slots stay in MAINT (no address), as in a cluster with fewer pods than slots.
+ */
+async function waitForBackends(url: string, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  let last = "no statistics";
+  for (let i = 0; i < 200 && Date.now() < until; i++) {
+    const csv = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => "");
+    const lines = csv.split("\n").filter((l) => l.length > 0);
+    const header = (lines[0] ?? "").replace(/^# /, "").split(",");
+    const col = (name: string) => header.indexOf(name);
+    const status = (f: string[]) => f[col("status")] ?? "";
+    const servers = lines.slice(1).map((l) => l.split(",")).filter((f) => f[1] !== "FRONTEND" && f[1] !== "BACKEND" && status(f) !== "MAINT (resolution)");
+    const notUp = servers.filter((f) => status(f) !== "UP");
+    const mainUp = servers.some((f) => f[1] === "main" && status(f) === "UP");
+    last = `${servers.length - notUp.length} of ${servers.length} servers UP${notUp.length ? `; not UP: ${notUp.slice(0, 5).map((f) => `${f[0]}/${f[1]} ${status(f)}`).join(", ")}` : ""}`;
+    if (servers.length > 0 && mainUp && notUp.length === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`HAProxy did not see every Synapse server UP within ${deadlineMs} ms (${last})`);
+}

@@ -1,0 +1,99 @@
+/**
+ * What the lab runs, pinned, and where it lives: Synapse from PyPI at the version the site's image pins,
+ * in a repo-local virtualenv (`.lab/`, git-ignored), an S3 server built from the Go module proxy, and the
+ * Debian servers (PostgreSQL 15, Redis, HAProxy, dnsmasq) that `.ci/run` installs. `ensureToolchain`
+ * installs what is missing and is safe to run again; a missing system package is an error naming it.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../emit/load-config.ts";
+
+export const labRoot = process.env.MATRIX_LAB_DIR ?? join(repoRoot, ".lab");
+
+/** versitygw: an Apache-2.0 S3 gateway; its posix backend keeps each object as a file. */
+export const s3Server = { module: "github.com/versity/versitygw/cmd/versitygw", version: "v1.8.0" } as const;
+/** Synapse's extras the image installs that the lab needs: PostgreSQL (psycopg2) and Redis replication. */
+const synapseExtras = "postgres,redis";
+const constraintsFile = join(import.meta.dirname, "synapse-constraints.txt");
+
+export const postgresBin = "/usr/lib/postgresql/15/bin";
+
+/** The Debian package behind each system binary the lab runs. */
+const systemBinaries: [string, string][] = [
+  [join(postgresBin, "postgres"), "postgresql-15"],
+  [join(postgresBin, "initdb"), "postgresql-15"],
+  ["/usr/bin/redis-server", "redis-server"],
+  ["/usr/sbin/haproxy", "haproxy"],
+  ["/usr/sbin/dnsmasq", "dnsmasq-base"],
+  ["/usr/bin/pg_config", "libpq-dev"],
+  ["/usr/bin/setpriv", "util-linux"],
+];
+
+export interface Toolchain {
+  synapseVersion: string;
+  venv: string;
+  python: string;
+  versitygw: string;
+}
+
+/** `ghcr.io/element-hq/synapse:v1.157.0` → `1.157.0`: the PyPI release that is the image's code. */
+export function synapseVersionOf(image: string): string {
+  const m = /:v?(\d+\.\d+\.\d+)(@sha256:[a-f0-9]{64})?$/.exec(image);
+  if (!m?.[1]) throw new Error(`site.images.synapse: cannot read a Synapse version from "${image}"; the lab needs a version tag`);
+  return m[1];
+}
+
+export function missingSystemPackages(): string[] {
+  return [...new Set(systemBinaries.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg))];
+}
+
+function run(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 900_000): void {
+  const r = spawnSync(command, args, { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, ...env } });
+  if (r.status !== 0) {
+    throw new Error(`${command} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${`${r.stdout}${r.stderr}`.slice(-3000)}`);
+  }
+}
+
+function ensureVenv(version: string): { venv: string; python: string } {
+  const venv = join(labRoot, `synapse-${version}`);
+  const python = join(venv, "bin", "python");
+  const stamp = join(venv, ".installed");
+  const wanted = `matrix-synapse[${synapseExtras}]==${version}`;
+  const stampText = `${wanted}\n${readFileSync(constraintsFile, "utf8")}`;
+  if (existsSync(stamp) && readFileSync(stamp, "utf8") === stampText) return { venv, python };
+  run("python3", ["-m", "venv", "--clear", venv]);
+  run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraintsFile, wanted]);
+  writeFileSync(stamp, stampText);
+  return { venv, python };
+}
+
+function ensureS3Server(): string {
+  const bin = join(labRoot, "bin", `versitygw-${s3Server.version}`);
+  if (existsSync(bin)) return bin;
+  const gobin = join(labRoot, "gobin");
+  mkdirSync(gobin, { recursive: true });
+  run("go", ["install", `${s3Server.module}@${s3Server.version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
+  mkdirSync(join(labRoot, "bin"), { recursive: true });
+  execFileSync("cp", [join(gobin, "versitygw"), bin]);
+  return bin;
+}
+
+export function ensureToolchain(synapseImage: string): Toolchain {
+  const missing = missingSystemPackages();
+  if (missing.length > 0) {
+    throw new Error(`the lab needs Debian packages that are not installed: ${missing.join(", ")} (.ci/run installs them: apt-get install ${missing.join(" ")})`);
+  }
+  mkdirSync(labRoot, { recursive: true });
+  const synapseVersion = synapseVersionOf(synapseImage);
+  const { venv, python } = ensureVenv(synapseVersion);
+  return { synapseVersion, venv, python, versitygw: ensureS3Server() };
+}
+
+/** Installs the toolchain from the command line (`node tools/lab/toolchain.ts`), for .ci/run. */
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { loadSite } = await import("../emit/load-config.ts");
+  const site = await loadSite();
+  const t = ensureToolchain(site.images.synapse);
+  console.log(`lab toolchain: Synapse ${t.synapseVersion} in ${t.venv}; S3 server ${t.versitygw}`);
+}
