@@ -67,7 +67,9 @@ export const routingTable: readonly Route[] = [
     id: "account-data-write", doc: "The account_data stream", to: ["writer:account_data"], balance: "roundrobin", methods: "non-GET",
     patterns: [`^/_matrix/client/${v.r0v3u}/.*/tags`, `^/_matrix/client/${v.r0v3u}/.*/account_data`],
   },
-  { id: "presence-write", doc: "The presence stream", to: ["writer:presence"], balance: "roundrobin", methods: "non-GET", patterns: [`^/_matrix/client/${v.all}/presence/`] },
+  // Every method: workers.md lists presence GETs for generic workers, but at v1.157 only the presence writer
+  // implements `is_visible`; a generic worker answers GET /presence/<user>/status with a 500 (seen in the lab).
+  { id: "presence", doc: "The presence stream", to: ["writer:presence"], balance: "roundrobin", patterns: [`^/_matrix/client/${v.all}/presence/`] },
   { id: "push-rules-write", doc: "The push_rules stream", to: ["writer:push_rules"], balance: "roundrobin", methods: "non-GET", patterns: [`^/_matrix/client/${v.all}/pushrules/`] },
   // Sync: one user's requests to one process; initial syncs apart when a pool for them runs.
   {
@@ -137,7 +139,6 @@ export const routingTable: readonly Route[] = [
     patterns: [
       `^/_matrix/client/${v.all}/pushrules/`, "^/_matrix/client/unstable/org.matrix.msc4140/delayed_events",
       `^/_matrix/client/${v.r0v3u}/.*/tags`, `^/_matrix/client/${v.r0v3u}/.*/account_data`,
-      `^/_matrix/client/${v.all}/presence/`,
     ],
   },
   {

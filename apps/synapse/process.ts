@@ -11,7 +11,7 @@ import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretsDir, synapseUid, tmpDir } from "./paths.ts";
 import type { SynapseApp } from "./topology.ts";
 
-export const s3ProviderVersion = "1.5.0";
+export const s3ProviderVersion = "1.7.0";
 const modulesDir = "/modules";
 /** Name of the per-pod volume (volumeClaimTemplate) holding the media store and thumbnail cache. */
 export const mediaVolume = "media";

@@ -124,7 +124,8 @@ export const corpus: CorpusRequest[] = [
   put(`/_matrix/client/v3/user/${user}/rooms/${r}/tags/m.favourite`, "account-data-writer", "main"),
   get(`/_matrix/client/v3/user/${user}/account_data/m.direct`, "generic"),
   put(`/_matrix/client/v3/user/${user}/account_data/m.direct`, "account-data-writer", "main"),
-  get(`/_matrix/client/v3/presence/${user}/status`, "generic"),
+  // Not "generic": at v1.157 only the presence writer can answer presence GETs (a worker raises NotImplementedError).
+  get(`/_matrix/client/v3/presence/${user}/status`, "presence-writer", "main"),
   put(`/_matrix/client/v3/presence/${user}/status`, "presence-writer", "main"),
   // Stream writers
   put(`/_matrix/client/v3/rooms/${r}/typing/${user}`, "typing-writer", "main"),

@@ -6,7 +6,7 @@
  * and commands come from the rendered objects and pass only through the loopback seam (loopback.ts).
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Site } from "../../../apps/site/site.ts";
@@ -14,6 +14,7 @@ import { loadSite, repoRoot } from "../../emit/load-config.ts";
 import { kustomizeBuild } from "../../render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../render/rendered.ts";
 import { ensureToolchain, labRoot, type Toolchain } from "../toolchain.ts";
+import { HaproxyLog } from "./haproxy-log.ts";
 import { haproxyCfgToLoopback, synapseFileToLoopback } from "./loopback.ts";
 import { LabNetwork } from "./network.ts";
 import { startDns, startPostgres, startRedis, startS3, type RunningDns, type RunningPostgres, type RunningS3 } from "./phase1.ts";
@@ -59,9 +60,22 @@ export interface Lab {
   federationUrl: string;
   statsUrl: string;
   haproxy: PodInstance;
+  haproxyLog: HaproxyLog;
+  /** HAProxy's admin socket (runtime API), where the pod's `stats socket` landed. */
+  adminSocket: string;
   /** Every running Synapse pod by name. */
   pods: Map<string, PodInstance>;
   workloads: LabWorkload[];
+  /** The pod a loopback address belongs to. */
+  podAt(address: string): string | undefined;
+  /**
+   * Registers a user with Synapse's own `register_new_matrix_user` and the generated shared secret, against
+   * main directly: the admin API is closed on the public entry point, so operators do this from inside
+   * the cluster (kubectl exec), and so does the lab.
+   */
+  registerUser(localpart: string, password: string): void;
+  /** Waits (bounded) until HAProxy's health checks show every filled slot of a pool in `state` (UP or DOWN). */
+  waitForServerState(pool: string, state: "UP" | "DOWN", deadlineMs?: number): Promise<void>;
   /** Stops one pod by PID (its workload's other pods keep running). */
   stopPod(name: string): Promise<void>;
   /** Starts a stopped pod again from its template and waits until it is ready. */
@@ -217,12 +231,26 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     await waitForBackends(`http://${haproxy.address}:8404/stats;csv`, 30_000);
 
     const restartable = new Map<string, LabProcess>();
+    const cfgText = readFileSync(join(dir, "pods", haproxyPod, "volumes", "config", "haproxy.cfg"), "utf8");
+    const adminSocket = /stats socket (\S+)/.exec(cfgText)?.[1];
+    if (!adminSocket) throw new Error("the rendered haproxy.cfg has no stats socket");
+    const mainPod = synapse.filter(isMain).flatMap((w) => w.pods)[0] as string;
     const lab: Lab = {
       site, tier: options.tier, dir, toolchain, objects, network, secrets, postgres, s3,
       clientUrl: `http://${haproxy.address}:8008`,
       federationUrl: `http://${haproxy.address}:8448`,
       statsUrl: `http://${haproxy.address}:8404`,
-      haproxy, pods, workloads,
+      haproxy, pods, workloads, adminSocket,
+      haproxyLog: new HaproxyLog(haproxy.process.logFile),
+      podAt(address) {
+        return [...addresses].find(([, a]) => a === address)?.[0];
+      },
+      registerUser(localpart, password) {
+        const secret = secrets.get(site.secrets.name, "registration_shared_secret");
+        const r = spawnSync(join(toolchain.venv, "bin", "register_new_matrix_user"), ["-u", localpart, "-p", password, "--no-admin", "-k", secret,
+          `http://${addresses.get(mainPod)}:8008`], { encoding: "utf8", timeout: 60_000 });
+        if (r.status !== 0) throw new Error(`register_new_matrix_user ${localpart} failed: ${r.stdout}${r.stderr}`);
+      },
       async stopPod(name) {
         const p = pods.get(name);
         if (!p) throw new Error(`no running pod ${name}`);
@@ -231,6 +259,17 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       },
       async startPod(name) {
         await launch(name, 180_000);
+      },
+      async waitForServerState(pool, state, deadlineMs = 30_000) {
+        const until = Date.now() + deadlineMs;
+        let seen = "";
+        for (let i = 0; i < 300 && Date.now() < until; i++) {
+          const slots = (await statsRows(`http://${haproxy.address}:8404/stats;csv`)).filter((r) => r.server.replace(/\d+$/, "") === pool);
+          seen = slots.map((r) => `${r.backend}/${r.server} ${r.status}`).join(", ");
+          if (slots.length > 0 && slots.every((r) => r.status === state)) return;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error(`HAProxy did not see pool ${pool} ${state} within ${deadlineMs} ms: ${seen}`);
       },
       async stop() {
         await stopAll();
@@ -278,24 +317,28 @@ async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stop
   if (pod.process.exit() !== "exit code 0") throw new Error(`synapse-secrets-init failed (${pod.process.exit()}):\n${pod.process.tail()}`);
 }
 
-/**
- * Polls HAProxy's CSV statistics until every server slot that DNS filled is UP and main is UP (bounded).
- * Empty `server-template` slots stay in MAINT (no address), as in a cluster with fewer pods than slots.
- */
+interface StatsRow { backend: string; server: string; status: string }
+
+/** Server rows of HAProxy's CSV statistics, without the slots DNS left empty (MAINT (resolution)). */
+async function statsRows(url: string): Promise<StatsRow[]> {
+  const csv = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => "");
+  const lines = csv.split("\n").filter((l) => l.length > 0);
+  const header = (lines[0] ?? "").replace(/^# /, "").split(",");
+  const statusCol = header.indexOf("status");
+  return lines.slice(1).map((l) => l.split(","))
+    .filter((f) => f[1] !== "FRONTEND" && f[1] !== "BACKEND" && f[statusCol] !== "MAINT (resolution)")
+    .map((f) => ({ backend: f[0] ?? "", server: f[1] ?? "", status: f[statusCol] ?? "" }));
+}
+
+/** Polls until every server slot that DNS filled is UP, main among them (bounded). */
 async function waitForBackends(url: string, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   let last = "no statistics";
   for (let i = 0; i < 200 && Date.now() < until; i++) {
-    const csv = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => "");
-    const lines = csv.split("\n").filter((l) => l.length > 0);
-    const header = (lines[0] ?? "").replace(/^# /, "").split(",");
-    const col = (name: string) => header.indexOf(name);
-    const status = (f: string[]) => f[col("status")] ?? "";
-    const servers = lines.slice(1).map((l) => l.split(",")).filter((f) => f[1] !== "FRONTEND" && f[1] !== "BACKEND" && status(f) !== "MAINT (resolution)");
-    const notUp = servers.filter((f) => status(f) !== "UP");
-    const mainUp = servers.some((f) => f[1] === "main" && status(f) === "UP");
-    last = `${servers.length - notUp.length} of ${servers.length} servers UP${notUp.length ? `; not UP: ${notUp.slice(0, 5).map((f) => `${f[0]}/${f[1]} ${status(f)}`).join(", ")}` : ""}`;
-    if (servers.length > 0 && mainUp && notUp.length === 0) return;
+    const rows = await statsRows(url);
+    const notUp = rows.filter((r) => r.status !== "UP");
+    last = `${rows.length - notUp.length} of ${rows.length} servers UP${notUp.length ? `; not UP: ${notUp.slice(0, 5).map((r) => `${r.backend}/${r.server} ${r.status}`).join(", ")}` : ""}`;
+    if (rows.some((r) => r.server === "main" && r.status === "UP") && notUp.length === 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`HAProxy did not see every Synapse server UP within ${deadlineMs} ms (${last})`);
