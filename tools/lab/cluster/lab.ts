@@ -41,6 +41,8 @@ export interface LabWorkload {
   name: string;
   /** Headless Service its pods answer behind (StatefulSet serviceName, or the Service selecting them). */
   service: string | undefined;
+  /** Every Service that selects its pods (their names resolve to the pods too). */
+  services: string[];
   template: PodTemplate;
   claims: string[];
   pods: string[];
@@ -74,6 +76,10 @@ export interface Lab {
    * the cluster (kubectl exec), and so does the lab.
    */
   registerUser(localpart: string, password: string): void;
+  /** Runs a rendered Job (the Argo CD hooks) against the lab; `env` overrides its variables. */
+  runJob(name: string, env?: Record<string, string>): Promise<JobResult>;
+  /** The Phase 1 service processes, for drills that take one away. */
+  phase1: { postgresql: LabProcess; redis: LabProcess; s3: LabProcess };
   /** Waits (bounded) until HAProxy's health checks show every filled slot of a pool in `state` (UP or DOWN). */
   waitForServerState(pool: string, state: "UP" | "DOWN", deadlineMs?: number): Promise<void>;
   /** Stops one pod by PID (its workload's other pods keep running). */
@@ -106,8 +112,9 @@ export function labWorkloads(objects: KubeObject[], counts: Record<string, numbe
       const labels = spec.template.metadata?.labels;
       const headless = services.find((s) => (s.spec as { clusterIP?: string }).clusterIP === "None" && matches((s.spec as { selector?: Record<string, string> }).selector, labels));
       const service = spec.serviceName ?? headless?.metadata.name;
+      const selecting = services.filter((s) => matches((s.spec as { selector?: Record<string, string> }).selector, labels)).map((s) => s.metadata.name);
       const pods = Array.from({ length: count }, (_, i) => (o.kind === "StatefulSet" ? `${name}-${i}` : `${name}-lab${i}`));
-      return { kind: o.kind, name, service, template: spec.template, claims: (spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name), pods };
+      return { kind: o.kind, name, service, services: selecting, template: spec.template, claims: (spec.volumeClaimTemplates ?? []).map((c) => c.metadata.name), pods };
     });
 }
 
@@ -182,6 +189,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         const a = network.allocate();
         addresses.set(pod, a);
         network.addPod(pod, w.service, a);
+        for (const svc of w.services) network.addService(svc, a);
       }
     }
     const kubelet: Kubelet = {
@@ -241,6 +249,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       federationUrl: `http://${haproxy.address}:8448`,
       statsUrl: `http://${haproxy.address}:8404`,
       haproxy, pods, workloads, adminSocket,
+      phase1: { postgresql: postgres.process, redis, s3: s3.process },
+      runJob: (name, env = {}) => runJob(kubelet, objects, name, env),
       haproxyLog: new HaproxyLog(haproxy.process.logFile),
       podAt(address) {
         return [...addresses].find(([, a]) => a === address)?.[0];
@@ -284,37 +294,61 @@ export async function startLab(options: LabOptions): Promise<Lab> {
   }
 }
 
+export interface JobResult {
+  ok: boolean;
+  exit: string;
+  output: string;
+}
+
+/**
+ * Runs a rendered Job's pod to completion (bounded) and returns what it printed. `env` adds or replaces
+ * variables (the lab's Kubernetes API address, shorter retry budgets for failure drills).
+ */
+async function runJob(k: Kubelet, objects: KubeObject[], name: string, env: Record<string, string>, extra: { volumes?: PodTemplate["spec"]["volumes"]; mounts?: { name: string; mountPath: string; readOnly?: boolean }[] } = {}, deadlineMs = 120_000): Promise<JobResult> {
+  const job = objects.find((o) => o.kind === "Job" && o.metadata.name === name);
+  if (!job) throw new Error(`the overlay has no Job ${name}`);
+  const template = (job.spec as { template: PodTemplate }).template;
+  const container = template.spec.containers[0];
+  if (!container) throw new Error(`Job ${name} has no container`);
+  const kept = (container.env ?? []).filter((v) => !(v.name in env));
+  const withEnv: PodTemplate = {
+    ...template,
+    spec: {
+      ...template.spec,
+      volumes: [...(template.spec.volumes ?? []), ...(extra.volumes ?? [])],
+      containers: [{
+        ...container,
+        env: [...kept, ...Object.entries(env).map(([n, value]) => ({ name: n, value }))],
+        volumeMounts: [...(container.volumeMounts ?? []), ...(extra.mounts ?? [])],
+      }],
+    },
+  };
+  const pod = await startPod(k, `${name}-lab`, "127.0.0.1", withEnv);
+  const until = Date.now() + deadlineMs;
+  for (let i = 0; i < deadlineMs / 100 && pod.process.alive() && Date.now() < until; i++) await new Promise((r) => setTimeout(r, 100));
+  if (pod.process.alive()) {
+    await pod.process.stop();
+    return { ok: false, exit: `still running after ${deadlineMs} ms`, output: pod.process.tail(200) };
+  }
+  const exit = pod.process.exit() ?? "";
+  return { ok: exit === "exit code 0", exit, output: pod.process.tail(200) };
+}
+
 async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stoppers: (() => Promise<void>)[]): Promise<void> {
-  const job = objects.find((o) => o.kind === "Job" && o.metadata.name === "synapse-secrets-init");
-  if (!job) {
+  if (!objects.some((o) => o.kind === "Job" && o.metadata.name === "synapse-secrets-init")) {
     if (site.secrets.generatedInCluster) throw new Error("the overlay has no synapse-secrets-init Job, but the site expects generated secrets");
     throw new Error(`site.secrets.existingSecret: the lab cannot provide your own Secret "${site.secrets.name}"; run it with the generated one`);
   }
   const api = await startSecretsApi(k.secrets, site.namespace);
   stoppers.push(() => api.stop());
-  const template = (job.spec as { template: PodTemplate }).template;
-  const container = template.spec.containers[0];
-  if (!container) throw new Error("synapse-secrets-init has no container");
   // What the kubelet does for automountServiceAccountToken: the token mounted at the standard path.
   const saPath = "/var/run/secrets/kubernetes.io/serviceaccount";
   k.secrets.set("lab-service-account-token", "token", api.token);
-  const withApi: PodTemplate = {
-    ...template,
-    spec: {
-      ...template.spec,
-      volumes: [...(template.spec.volumes ?? []), { name: "kube-api-access", secret: { secretName: "lab-service-account-token", defaultMode: 0o400 } }],
-      containers: [{
-        ...container,
-        env: [...(container.env ?? []), { name: "K8S_API_URL", value: api.url }, { name: "SA_DIR", value: saPath }],
-        volumeMounts: [...(container.volumeMounts ?? []), { name: "kube-api-access", mountPath: saPath, readOnly: true }],
-      }],
-    },
-  };
-  const pod = await startPod(k, "synapse-secrets-init-lab", "127.0.0.1", withApi);
-  const until = Date.now() + 60_000;
-  for (let i = 0; i < 600 && pod.process.alive() && Date.now() < until; i++) await new Promise((r) => setTimeout(r, 100));
-  if (pod.process.alive()) { await pod.process.stop(); throw new Error("synapse-secrets-init did not finish within 60 s"); }
-  if (pod.process.exit() !== "exit code 0") throw new Error(`synapse-secrets-init failed (${pod.process.exit()}):\n${pod.process.tail()}`);
+  const r = await runJob(k, objects, "synapse-secrets-init", { K8S_API_URL: api.url, SA_DIR: saPath }, {
+    volumes: [{ name: "kube-api-access", secret: { secretName: "lab-service-account-token", defaultMode: 0o400 } }],
+    mounts: [{ name: "kube-api-access", mountPath: saPath, readOnly: true }],
+  }, 60_000);
+  if (!r.ok) throw new Error(`synapse-secrets-init failed (${r.exit}):\n${r.output}`);
 }
 
 interface StatsRow { backend: string; server: string; status: string }

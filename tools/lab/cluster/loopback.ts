@@ -77,6 +77,30 @@ export function synapseFileToLoopback(text: string, runtime: PodRuntime): string
   return doc.toString({ lineWidth: 0 });
 }
 
+/**
+ * An environment variable's literal value in the lab: paths follow the mounts (`PYTHONPATH=/modules`), a URL's
+ * host and JSON `host` fields resolve like cluster DNS (`http://haproxy-client.matrix.svc...:8008`, the
+ * preflight's service list). Other values are unchanged.
+ */
+export function envValueToLoopback(value: string, runtime: PodRuntime): string {
+  if (/^https?:\/\//.test(value)) return mapUrlHost(value, runtime);
+  if (/^[[{]/.test(value)) {
+    try {
+      const walk = (v: unknown, key?: string): unknown => {
+        if (Array.isArray(v)) return v.map((x) => walk(x));
+        if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+        if (typeof v === "string" && key === "host") return runtime.resolve(v) ?? v;
+        if (typeof v === "string" && /^https?:\/\//.test(v)) return mapUrlHost(v, runtime);
+        return v;
+      };
+      return JSON.stringify(walk(JSON.parse(value)));
+    } catch {
+      return value;
+    }
+  }
+  return value.split(":").map((part) => mapPath(part, runtime.mounts)).join(":");
+}
+
 export interface HaproxyLoopback {
   /** The lab's DNS server, in place of the pod's resolv.conf. */
   nameserver: string;

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeObject } from "../../render/rendered.ts";
-import { mapPath, mapPathsInText, type Mount, type PodRuntime } from "./loopback.ts";
+import { envValueToLoopback, mapPathsInText, type Mount, type PodRuntime } from "./loopback.ts";
 import { httpOk, startProcess, waitUntil, type LabProcess } from "./processes.ts";
 import type { SecretStore } from "./secrets.ts";
 
@@ -75,11 +75,10 @@ function configMapData(k: Kubelet, name: string): Record<string, string> {
   return cm.data ?? {};
 }
 
-function envOf(k: Kubelet, pod: string, c: ContainerSpec, mounts: Mount[]): Record<string, string> {
+function envOf(k: Kubelet, pod: string, c: ContainerSpec, runtime: PodRuntime): Record<string, string> {
   const env: Record<string, string> = {};
   for (const v of c.env ?? []) {
-    // Literal values may name paths (`PYTHONPATH=/modules`, `HOME=/tmp`): they follow the mounts too.
-    if (v.value !== undefined) env[v.name] = v.value.split(":").map((part) => mapPath(part, mounts)).join(":");
+    if (v.value !== undefined) env[v.name] = envValueToLoopback(v.value, runtime);
     else if (v.valueFrom?.secretKeyRef) env[v.name] = k.secrets.get(v.valueFrom.secretKeyRef.name, v.valueFrom.secretKeyRef.key);
     else if (v.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[v.name] = pod;
     else if (v.valueFrom?.fieldRef?.fieldPath === "metadata.namespace") env[v.name] = k.namespace;
@@ -150,7 +149,7 @@ export async function startPod(k: Kubelet, pod: string, address: string, templat
     name: pod,
     command: argv[0] as string,
     args: argv.slice(1),
-    env: { PATH: path, LANG: "C.UTF-8", ...envOf(k, pod, main, runtime.mounts) },
+    env: { PATH: path, LANG: "C.UTF-8", ...envOf(k, pod, main, runtime) },
     cwd: podDir,
     logFile: join(podDir, `${main.name}.log`),
   });
@@ -166,7 +165,7 @@ function runInit(k: Kubelet, pod: string, c: ContainerSpec, runtime: PodRuntime,
   if (!existsSync(cache)) {
     const argv = commandOf(c, runtime.mounts);
     const path = [...k.imagePath(c.image), "/usr/bin", "/bin"].join(":");
-    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", timeout: 600_000, env: { PATH: path, ...envOf(k, pod, c, runtime.mounts) } });
+    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", timeout: 600_000, env: { PATH: path, ...envOf(k, pod, c, runtime) } });
     if (r.status !== 0) throw new PodFailed(`${pod}: init container ${c.name} failed (${r.error?.message ?? `exit ${r.status}`}):\n${`${r.stdout}${r.stderr}`.slice(-2000)}`);
     const staging = `${cache}.tmp-${process.pid}`;
     for (const m of outputs) cpSync(volumeDirs.get(m.name) as string, join(staging, m.name), { recursive: true });
