@@ -14,6 +14,7 @@ import { loadSite, repoRoot } from "../../emit/load-config.ts";
 import { kustomizeBuild } from "../../render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../render/rendered.ts";
 import { ensureToolchain, labRoot, type Toolchain } from "../toolchain.ts";
+import { secretKeys } from "../../../apps/synapse/paths.ts";
 import { HaproxyLog } from "./haproxy-log.ts";
 import { haproxyCfgToLoopback, synapseFileToLoopback } from "./loopback.ts";
 import { LabNetwork } from "./network.ts";
@@ -68,6 +69,8 @@ export interface Lab {
   /** Every running Synapse pod by name. */
   pods: Map<string, PodInstance>;
   workloads: LabWorkload[];
+  /** Milliseconds from a pod's start to its readiness probe passing (the latest start of each pod). */
+  startupMs: Map<string, number>;
   /** The pod a loopback address belongs to. */
   podAt(address: string): string | undefined;
   /**
@@ -75,7 +78,9 @@ export interface Lab {
    * main directly: the admin API is closed on the public entry point, so operators do this from inside
    * the cluster (kubectl exec), and so does the lab.
    */
-  registerUser(localpart: string, password: string): void;
+  registerUser(localpart: string, password: string, admin?: boolean): void;
+  /** main's own HTTP listener (for the admin API, which HAProxy keeps closed). */
+  mainUrl: string;
   /** Runs a rendered Job (the Argo CD hooks) against the lab; `env` overrides its variables. */
   runJob(name: string, env?: Record<string, string>): Promise<JobResult>;
   /** The Phase 1 service processes, for drills that take one away. */
@@ -213,11 +218,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const pods = new Map<string, PodInstance>();
     const owner = new Map<string, LabWorkload>();
     for (const w of workloads) for (const p of w.pods) owner.set(p, w);
+    const startupMs = new Map<string, number>();
     const launch = async (name: string, deadlineMs: number) => {
       const w = owner.get(name) as LabWorkload;
+      const t0 = performance.now();
       const pod = await startPod(kubelet, name, addresses.get(name) as string, w.template, w.claims);
       pods.set(name, pod);
       await waitReady(pod, deadlineMs);
+      startupMs.set(name, Math.round(performance.now() - t0));
     };
     stoppers.push(async () => { await Promise.all([...pods.values()].map((p) => p.process.stop())); });
     // Main first: it creates or upgrades the database schema; workers refuse an uninitialised one.
@@ -248,16 +256,17 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       clientUrl: `http://${haproxy.address}:8008`,
       federationUrl: `http://${haproxy.address}:8448`,
       statsUrl: `http://${haproxy.address}:8404`,
-      haproxy, pods, workloads, adminSocket,
+      haproxy, pods, workloads, adminSocket, startupMs,
       phase1: { postgresql: postgres.process, redis, s3: s3.process },
       runJob: (name, env = {}) => runJob(kubelet, objects, name, env),
       haproxyLog: new HaproxyLog(haproxy.process.logFile),
       podAt(address) {
         return [...addresses].find(([, a]) => a === address)?.[0];
       },
-      registerUser(localpart, password) {
-        const secret = secrets.get(site.secrets.name, "registration_shared_secret");
-        const r = spawnSync(join(toolchain.venv, "bin", "register_new_matrix_user"), ["-u", localpart, "-p", password, "--no-admin", "-k", secret,
+      mainUrl: `http://${addresses.get(mainPod)}:8008`,
+      registerUser(localpart, password, admin = false) {
+        const secret = secrets.get(site.secrets.name, secretKeys.registration);
+        const r = spawnSync(join(toolchain.venv, "bin", "register_new_matrix_user"), ["-u", localpart, "-p", password, admin ? "--admin" : "--no-admin", `--shared-secret=${secret}`,
           `http://${addresses.get(mainPod)}:8008`], { encoding: "utf8", timeout: 60_000 });
         if (r.status !== 0) throw new Error(`register_new_matrix_user ${localpart} failed: ${r.stdout}${r.stderr}`);
       },
