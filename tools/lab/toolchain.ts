@@ -68,12 +68,19 @@ function ensureVenv(version: string): { venv: string; python: string } {
   return { venv, python };
 }
 
+/** The Go toolchain: on PATH, or where the machines here keep it. */
+function goBinary(): string {
+  if (spawnSync("go", ["version"]).status === 0) return "go";
+  if (existsSync("/usr/local/go/bin/go")) return "/usr/local/go/bin/go";
+  throw new Error(`the lab builds its S3 server (${s3Server.module}@${s3Server.version}) with Go, which is not installed`);
+}
+
 function ensureS3Server(): string {
   const bin = join(labRoot, "bin", `versitygw-${s3Server.version}`);
   if (existsSync(bin)) return bin;
   const gobin = join(labRoot, "gobin");
   mkdirSync(gobin, { recursive: true });
-  run("go", ["install", `${s3Server.module}@${s3Server.version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
+  run(goBinary(), ["install", `${s3Server.module}@${s3Server.version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
   mkdirSync(join(labRoot, "bin"), { recursive: true });
   execFileSync("cp", [join(gobin, "versitygw"), bin]);
   return bin;

@@ -6,7 +6,7 @@
  * and commands come from the rendered objects and pass only through the loopback seam (loopback.ts).
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Site } from "../../../apps/site/site.ts";
@@ -343,22 +343,37 @@ async function runJob(k: Kubelet, objects: KubeObject[], name: string, env: Reco
   return { ok: exit === "exit code 0", exit, output: pod.process.tail(200) };
 }
 
+/**
+ * Synapse's secrets, made by the in-cluster generator. With the default site that is the rendered Job; with
+ * `existingSecret` (no Job rendered) the lab runs the same generator script for that Secret's keys, standing
+ * in for whatever the team uses to create it.
+ */
 async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stoppers: (() => Promise<void>)[]): Promise<void> {
-  if (!objects.some((o) => o.kind === "Job" && o.metadata.name === "synapse-secrets-init")) {
-    if (site.secrets.generatedInCluster) throw new Error("the overlay has no synapse-secrets-init Job, but the site expects generated secrets");
-    throw new Error(`site.secrets.existingSecret: the lab cannot provide your own Secret "${site.secrets.name}"; run it with the generated one`);
-  }
   const api = await startSecretsApi(k.secrets, site.namespace);
   stoppers.push(() => api.stop());
-  // What the kubelet does for automountServiceAccountToken: the token mounted at the standard path.
-  const saPath = "/var/run/secrets/kubernetes.io/serviceaccount";
-  k.secrets.set("lab-service-account-token", "token", api.token);
-  const r = await runJob(k, objects, "synapse-secrets-init", { K8S_API_URL: api.url, SA_DIR: saPath }, {
+  const env = { K8S_API_URL: api.url, SA_DIR: serviceAccountPath };
+  const tokenVolume = {
     volumes: [{ name: "kube-api-access", secret: { secretName: "lab-service-account-token", defaultMode: 0o400 } }],
-    mounts: [{ name: "kube-api-access", mountPath: saPath, readOnly: true }],
-  }, 60_000);
-  if (!r.ok) throw new Error(`synapse-secrets-init failed (${r.exit}):\n${r.output}`);
+    mounts: [{ name: "kube-api-access", mountPath: serviceAccountPath, readOnly: true }],
+  };
+  k.secrets.set("lab-service-account-token", "token", api.token);
+  if (objects.some((o) => o.kind === "Job" && o.metadata.name === "synapse-secrets-init")) {
+    const r = await runJob(k, objects, "synapse-secrets-init", env, tokenVolume, 60_000);
+    if (!r.ok) throw new Error(`synapse-secrets-init failed (${r.exit}):\n${r.output}`);
+    return;
+  }
+  const dir = join(k.dir, "existing-secret");
+  mkdirSync(join(dir, "sa"), { recursive: true });
+  writeFileSync(join(dir, "sa", "token"), api.token, { mode: 0o600 });
+  const r = spawnSync(join(k.imagePath(site.images.synapse)[0] as string, "python"), [join(repoRoot, "apps", "synapse", "init-secrets.py")], {
+    encoding: "utf8", timeout: 60_000,
+    env: { PATH: "/usr/bin:/bin", K8S_API_URL: api.url, SA_DIR: join(dir, "sa"), SECRET_NAMESPACE: site.namespace, SECRETS: JSON.stringify({ [site.secrets.name]: Object.values(secretKeys) }) },
+  });
+  if (r.status !== 0) throw new Error(`generating site.secrets.existingSecret "${site.secrets.name}" failed: ${r.stdout}${r.stderr}`);
 }
+
+/** What the kubelet does for automountServiceAccountToken: the token mounted at the standard path. */
+const serviceAccountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 interface StatsRow { backend: string; server: string; status: string }
 
