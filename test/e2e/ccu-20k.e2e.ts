@@ -91,6 +91,21 @@ describe("ccu-20k with every optional role on loopback", () => {
     expect(synced.next_batch).toBeTruthy();
   });
 
+  it("records what a client sees while the typing writer is down, and recovers when it returns", async () => {
+    await lab.stopPod("synapse-typing-writer-0");
+    await lab.waitForServerState("typing-writer", "DOWN");
+    const mark = lab.haproxyLog.mark();
+    const outcome = await Promise.race([
+      alice.sendTyping(roomId, true, 10_000).then(() => "200", (e: Error) => e.message),
+      new Promise<string>((r) => setTimeout(() => r("no answer within 8 s"), 8000)),
+    ]);
+    const served = lab.haproxyLog.since(mark).filter((r) => r.path.includes("/typing/")).map((r) => `${r.backend}/${r.server} ${r.status}`);
+    console.log(`typing with synapse-typing-writer-0 stopped: ${outcome}; HAProxy: ${served.join(", ") || "nothing logged"}`);
+    await lab.startPod("synapse-typing-writer-0");
+    await lab.waitForServerState("typing-writer", "UP");
+    await steps.step("typing after the writer returned", { method: "PUT", path: c("rooms/[^/]+/typing/[^/]+"), pool: "typing-writer" }, () => alice.sendTyping(roomId, true, 10_000));
+  });
+
   it("answers federation on the federation reader and media on the media worker", async () => {
     await steps.step("federation version", { method: "GET", path: /^\/_matrix\/federation\/v1\/version$/, pool: "federation-reader" },
       () => fetch(`${lab.federationUrl}/_matrix/federation/v1/version`).then((r) => r.json()));

@@ -5,7 +5,7 @@
  * installs what is missing and is safe to run again; a missing system package is an error naming it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../emit/load-config.ts";
 
@@ -17,7 +17,13 @@ export const s3Server = { module: "github.com/versity/versitygw/cmd/versitygw", 
 const synapseExtras = "postgres,redis";
 const constraintsFile = join(import.meta.dirname, "synapse-constraints.txt");
 
-export const postgresBin = "/usr/lib/postgresql/15/bin";
+/** PostgreSQL's server binaries: Debian 12's 15, or the newest another distribution's package installed. */
+export const postgresBin = (() => {
+  const root = "/usr/lib/postgresql";
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).map(Number).sort((a, b) => b - a) : [];
+  const found = versions.find((v) => existsSync(join(root, String(v), "bin", "postgres")));
+  return join(root, String(found ?? 15), "bin");
+})();
 
 /** The Debian package behind each system binary the lab runs. */
 const systemBinaries: [string, string][] = [

@@ -5,7 +5,8 @@
  * Argo CD's waves order it), and the rendered HAProxy runs in front. Nothing is configured by hand: files
  * and commands come from the rendered objects and pass only through the loopback seam (loopback.ts).
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { promisify } from "node:util";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +24,8 @@ import { startPod, waitReady, PodFailed, type Kubelet, type PodInstance, type Po
 import { freePort } from "../ports.ts";
 import { startProcess, type LabProcess } from "./processes.ts";
 import { SecretStore, startSecretsApi } from "./secrets.ts";
+
+const run = promisify(execFile);
 
 export interface LabOptions {
   tier: string;
@@ -365,11 +368,13 @@ async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stop
   const dir = join(k.dir, "existing-secret");
   mkdirSync(join(dir, "sa"), { recursive: true });
   writeFileSync(join(dir, "sa", "token"), api.token, { mode: 0o600 });
-  const r = spawnSync(join(k.imagePath(site.images.synapse)[0] as string, "python"), [join(repoRoot, "apps", "synapse", "init-secrets.py")], {
+  // Asynchronously: the Secrets API it talks to runs in this process.
+  await run(join(k.imagePath(site.images.synapse)[0] as string, "python"), [join(repoRoot, "apps", "synapse", "init-secrets.py")], {
     encoding: "utf8", timeout: 60_000,
     env: { PATH: "/usr/bin:/bin", K8S_API_URL: api.url, SA_DIR: join(dir, "sa"), SECRET_NAMESPACE: site.namespace, SECRETS: JSON.stringify({ [site.secrets.name]: Object.values(secretKeys) }) },
+  }).catch((e: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(`generating site.secrets.existingSecret "${site.secrets.name}" failed: ${e.stdout ?? ""}${e.stderr ?? e.message}`);
   });
-  if (r.status !== 0) throw new Error(`generating site.secrets.existingSecret "${site.secrets.name}" failed: ${r.stdout}${r.stderr}`);
 }
 
 /** What the kubelet does for automountServiceAccountToken: the token mounted at the standard path. */
