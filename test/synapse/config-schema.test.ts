@@ -1,19 +1,39 @@
+/**
+ * Every Synapse process of every tier, checked by Synapse itself: `python -m synapse.config` (that is
+ * `HomeServerConfig.load_config`, worker settings and instance_map checks included) at the version the image
+ * pins, with the pod's own files, mounts and command line (tools/lab/cluster/config-check.ts).
+ */
 import { describe, expect, it } from "vitest";
+import { parse, stringify } from "yaml";
 import { tiers } from "../../apps/site/sizing.ts";
+import { secretKeys } from "../../apps/synapse/paths.ts";
+import { checkSynapseConfigs } from "../../tools/lab/cluster/config-check.ts";
+import { loadSite } from "../../tools/emit/load-config.ts";
+import { ensureSynapse } from "../../tools/lab/toolchain.ts";
+import type { KubeObject } from "../../tools/render/rendered.ts";
 import { renderOverlay } from "../support/repo.ts";
 import { synapseWorkloads } from "../support/synapse-processes.ts";
-import { loadSynapseSchema } from "../support/synapse-schema.ts";
+
+const site = await loadSite();
+const { venv } = ensureSynapse(site.images.synapse);
+const wholeSecrets = { [site.secrets.name]: Object.values(secretKeys) };
+
+function withHomeserver(objects: KubeObject[], edit: (c: Record<string, any>) => void): KubeObject[] {
+  const copy = structuredClone(objects);
+  const cm = copy.find((o) => o.kind === "ConfigMap" && o.metadata.name === "synapse-config") as unknown as { data: Record<string, string> };
+  const config = parse(cm.data["homeserver.yaml"] as string) as Record<string, any>;
+  edit(config);
+  cm.data["homeserver.yaml"] = stringify(config);
+  return copy;
+}
 
 describe.each(tiers.map((t) => t.name))("Synapse configuration of %s", (tier) => {
-  it("gives every process (main and each worker pool) a configuration Synapse's own schema accepts", async () => {
-    const schema = loadSynapseSchema();
-    const workloads = synapseWorkloads(await renderOverlay(tier));
-    expect(workloads.length).toBeGreaterThanOrEqual(6);
-    for (const w of workloads) {
-      const config = w.config(w.pods[0] as string);
-      expect(schema.validate(config), w.name).toEqual([]);
-      expect(Object.keys(config).filter((k) => !schema.topLevelKeys.has(k)), w.name).toEqual([]);
-    }
+  it("gives every process (main and each worker pool) a configuration Synapse's own loader accepts", async () => {
+    const objects = await renderOverlay(tier);
+    const checks = await checkSynapseConfigs(objects, venv, wholeSecrets);
+    expect(checks.length).toBe(synapseWorkloads(objects).length);
+    expect(checks.length).toBeGreaterThanOrEqual(6);
+    for (const c of checks) expect(c.output, c.pod).toContain("Config parses OK!");
   });
 
   it("loads the shared file first and the process file after it, as Synapse merges them", async () => {
@@ -32,10 +52,17 @@ describe.each(tiers.map((t) => t.name))("Synapse configuration of %s", (tier) =>
       expect(config.media_storage_providers !== undefined, w.name).toBe(config.worker_app === "synapse.app.media_repository");
     }
   });
+});
 
-  it("notices an invalid configuration (the schema check can fail)", () => {
-    const schema = loadSynapseSchema();
-    expect(schema.validate({ server_name: 42, listeners: [{ port: "http" }] }).length).toBeGreaterThan(0);
-    expect(schema.validate({ stream_writers: { typing: ["a", "b"] } }).length).toBeGreaterThan(0);
+describe("Synapse's loader rejects a broken configuration (the check can fail)", () => {
+  it("names the process and Synapse's error for a writer missing from instance_map and for two typing writers", async () => {
+    const objects = await renderOverlay("ccu-1k");
+    const missing = await checkSynapseConfigs(withHomeserver(objects, (c) => { delete c.instance_map["synapse-event-persister-1"]; }), venv, wholeSecrets);
+    const main = missing.find((c) => c.pod === "synapse-main-0");
+    expect(main?.ok).toBe(false);
+    expect(main?.output).toMatch(/synapse-event-persister-1[\s\S]*instance_map/);
+    const twoTyping = await checkSynapseConfigs(withHomeserver(objects, (c) => { c.stream_writers.typing = ["synapse-event-persister-0", "synapse-event-persister-1"]; }), venv, wholeSecrets);
+    expect(twoTyping.every((c) => !c.ok)).toBe(true);
+    expect(twoTyping[0]?.output).toMatch(/typing/);
   });
 });

@@ -50,10 +50,6 @@ export function synapseVersionOf(image: string): string {
   return m[1];
 }
 
-export function missingSystemPackages(): string[] {
-  return [...new Set(systemBinaries.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg))];
-}
-
 function run(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 900_000): void {
   const r = spawnSync(command, args, { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, ...env } });
   if (r.status !== 0) {
@@ -92,15 +88,24 @@ function ensureS3Server(): string {
   return bin;
 }
 
-export function ensureToolchain(synapseImage: string): Toolchain {
-  const missing = missingSystemPackages();
+function requirePackages(binaries: [string, string][]): void {
+  const missing = [...new Set(binaries.filter(([bin]) => !existsSync(bin)).map(([, pkg]) => pkg))];
   if (missing.length > 0) {
     throw new Error(`the lab needs Debian packages that are not installed: ${missing.join(", ")} (.ci/run installs them: apt-get install ${missing.join(" ")})`);
   }
+}
+
+/** Synapse alone, for checking configurations with Synapse's own loader (npm test). */
+export function ensureSynapse(synapseImage: string): Omit<Toolchain, "versitygw"> {
+  requirePackages(systemBinaries.filter(([bin]) => bin === "/usr/bin/pg_config"));
   mkdirSync(labRoot, { recursive: true });
   const synapseVersion = synapseVersionOf(synapseImage);
-  const { venv, python } = ensureVenv(synapseVersion);
-  return { synapseVersion, venv, python, versitygw: ensureS3Server() };
+  return { synapseVersion, ...ensureVenv(synapseVersion) };
+}
+
+export function ensureToolchain(synapseImage: string): Toolchain {
+  requirePackages(systemBinaries);
+  return { ...ensureSynapse(synapseImage), versitygw: ensureS3Server() };
 }
 
 /** Installs the toolchain from the command line (`node tools/lab/toolchain.ts`), for .ci/run. */

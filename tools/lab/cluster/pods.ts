@@ -99,11 +99,20 @@ function specHash(c: ContainerSpec): string {
 
 export class PodFailed extends Error {}
 
+export interface PreparedPod {
+  runtime: PodRuntime;
+  container: ContainerSpec;
+  /** The container's command line with its paths moved, and its environment. */
+  argv: string[];
+  env: Record<string, string>;
+  dir: string;
+}
+
 /**
- * Lays out the pod's volumes, runs its init containers and starts its first container. `claims` names the
- * volumeClaimTemplates (StatefulSet), which get a directory of their own per pod.
+ * Lays out the pod's volumes and runs its init containers: everything but starting the container.
+ * `claims` names the volumeClaimTemplates (StatefulSet), which get a directory of their own per pod.
  */
-export async function startPod(k: Kubelet, pod: string, address: string, template: PodTemplate, claims: string[] = []): Promise<PodInstance> {
+export function preparePod(k: Kubelet, pod: string, address: string, template: PodTemplate, claims: string[] = []): PreparedPod {
   const podDir = join(k.dir, "pods", pod);
   rmSync(podDir, { recursive: true, force: true });
   mkdirSync(podDir, { recursive: true });
@@ -143,15 +152,20 @@ export async function startPod(k: Kubelet, pod: string, address: string, templat
   }
   for (const init of template.spec.initContainers ?? []) runInit(k, pod, init, runtimeFor(init), volumeDirs);
   const runtime = runtimeFor(main);
-  const argv = commandOf(main, runtime.mounts);
   const path = [...k.imagePath(main.image), "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].join(":");
+  return { runtime, container: main, argv: commandOf(main, runtime.mounts), env: { PATH: path, LANG: "C.UTF-8", ...envOf(k, pod, main, runtime) }, dir: podDir };
+}
+
+/** Prepares the pod and starts its first container. */
+export async function startPod(k: Kubelet, pod: string, address: string, template: PodTemplate, claims: string[] = []): Promise<PodInstance> {
+  const { runtime, container: main, argv, env, dir } = preparePod(k, pod, address, template, claims);
   const process = startProcess({
     name: pod,
     command: argv[0] as string,
     args: argv.slice(1),
-    env: { PATH: path, LANG: "C.UTF-8", ...envOf(k, pod, main, runtime) },
-    cwd: podDir,
-    logFile: join(podDir, `${main.name}.log`),
+    env,
+    cwd: dir,
+    logFile: join(dir, `${main.name}.log`),
   });
   const probe = main.readinessProbe?.httpGet;
   const port = typeof probe?.port === "number" ? probe.port : main.ports?.find((p) => p.name === probe?.port)?.containerPort;
