@@ -211,7 +211,6 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     // Wait (bounded) until HAProxy has resolved and health-checked every Synapse server it will route to.
     await waitForBackends(`http://${haproxy.address}:8404/stats;csv`, 30_000);
 
-    const restartable = new Map<string, LabProcess>();
     const cfgText = readFileSync(join(dir, "pods", haproxyPod, "volumes", "config", "haproxy.cfg"), "utf8");
     const adminSocket = /stats socket (\S+)/.exec(cfgText)?.[1];
     if (!adminSocket) throw new Error("the rendered haproxy.cfg has no stats socket");
@@ -239,7 +238,6 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         const p = pods.get(name);
         if (!p) throw new Error(`no running pod ${name}`);
         await p.process.stop();
-        restartable.set(name, p.process);
       },
       async startPod(name) {
         await launch(name, 180_000);
