@@ -23,7 +23,7 @@ import { labWorkloads, type LabWorkload } from "./workloads.ts";
 import { startDns, startPostgres, startRedis, startS3, type RunningDns, type RunningPostgres, type RunningS3 } from "./phase1.ts";
 import { startPod, waitReady, PodFailed, type Kubelet, type PodInstance, type PodTemplate } from "./pods.ts";
 import { freePort } from "../ports.ts";
-import { startProcess, type LabProcess } from "./processes.ts";
+import type { LabProcess } from "./processes.ts";
 import { SecretStore, startSecretsApi } from "./secrets.ts";
 
 const run = promisify(execFile);
