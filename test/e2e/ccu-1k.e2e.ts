@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Direction, Method, Preset, ReceiptType, Visibility, type MatrixClient } from "matrix-js-sdk";
 import { serverAddresses } from "../../tools/lab/cluster/haproxy-log.ts";
 import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
-import { login, pngImage, poolOf, StepRunner } from "./matrix-steps.ts";
+import { clientPath as c, login, pngImage, poolOf, StepRunner, syncOnce as sync } from "./matrix-steps.ts";
 
 /** Pods the rendered ccu-1k overlay runs at its minimum counts (StatefulSet ordinals; lab names for Deployment pods). */
 const expectedPods = [
@@ -24,8 +24,6 @@ let steps: StepRunner;
 let alice: MatrixClient;
 let bob: MatrixClient;
 let roomId: string;
-
-const c = (p: string) => new RegExp(`^/_matrix/client/(v3|r0|v1)/${p}$`);
 
 beforeAll(async () => {
   lab = await startLab({ tier: "ccu-1k", keep: process.env.LAB_KEEP === "1" });
@@ -63,8 +61,6 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
   });
 
   it("syncs initially and incrementally on one synchrotron per user, and the other user receives the messages", async () => {
-    const sync = (cl: MatrixClient, since?: string) => cl.http.authedRequest<{ next_batch: string; rooms?: { join?: Record<string, { timeline: { events: { content: { body?: string } }[] } }> } }>(
-      Method.Get, "/sync", { timeout: "0", ...(since ? { since } : {}) });
     const first = await steps.step("initial sync", { method: "GET", path: c("sync"), pool: "synchrotron" }, () => sync(bob));
     const bodies = first.result.rooms?.join?.[roomId]?.timeline.events.map((e) => e.content.body) ?? [];
     expect(bodies).toContain("hello 2");
@@ -174,7 +170,6 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
   });
 
   it("moves a user's /sync to the other synchrotron when theirs stops, and to main when all stop", async () => {
-    const sync = (cl: MatrixClient) => cl.http.authedRequest(Method.Get, "/sync", { timeout: "0" });
     const before = await steps.step("sync before the drill", { method: "GET", path: c("sync"), pool: "synchrotron" }, () => sync(bob));
     const slot = `${before.requests[0]?.backend}/${before.requests[0]?.server}`;
     const addresses = await serverAddresses(lab.adminSocket);

@@ -7,7 +7,8 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { workerPodResources } from "../../apps/site/sizing.ts";
+import { findTier, tiers } from "../../apps/site/sizing.ts";
+import { synapseTopology } from "../../apps/synapse/topology.ts";
 import { startLab, type Lab } from "../lab/cluster/lab.ts";
 
 const { values } = parseArgs({ options: {
@@ -63,14 +64,13 @@ async function perRole(lab: Lab): Promise<void> {
   const byRole = new Map<string, string>();
   for (const pod of [...lab.pods.keys()].sort()) if (!byRole.has(roleOf(pod))) byRole.set(roleOf(pod), pod);
   console.log(`\n${lab.tier}: start-up (pod restarted alone) and resident memory after warm-up`);
-  console.log(`${"role".padEnd(22)} ${"start-up".padStart(9)} ${"RSS".padStart(8)}  workerPodResources request`);
+  console.log(`${"role".padEnd(22)} ${"start-up".padStart(9)} ${"RSS".padStart(8)}  memory request / limit (sizing.ts)`);
   for (const [role, pod] of byRole) {
     const rss = rssMiB(lab.pods.get(pod)?.process.pid as number);
     await lab.stopPod(pod);
     await lab.startPod(pod);
-    const key = role === "main" ? "main (tier table)" : (["typing-writer", "to-device-writer", "receipts-writer", "account-data-writer", "presence-writer", "push-rules-writer"].includes(role) ? "stream-writer" : role);
-    const r = workerPodResources[key];
-    console.log(`${role.padEnd(22)} ${`${lab.startupMs.get(pod)} ms`.padStart(9)} ${`${rss} MiB`.padStart(8)}  ${r ? `${r.requests.memory} / limit ${r.limits.memory}` : key}`);
+    const r = role === "main" ? findTier(tiers, lab.tier).main : synapseTopology(findTier(tiers, lab.tier)).pools.find((p) => p.role === role)?.resources;
+    console.log(`${role.padEnd(22)} ${`${lab.startupMs.get(pod)} ms`.padStart(9)} ${`${rss} MiB`.padStart(8)}  ${r ? `${r.requests.memory} / limit ${r.limits.memory}` : "?"}`);
   }
 }
 

@@ -231,7 +231,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       registerUser(localpart, password, admin = false) {
         const secret = secrets.get(site.secrets.name, secretKeys.registration);
         const r = spawnSync(join(toolchain.venv, "bin", "register_new_matrix_user"), ["-u", localpart, "-p", password, admin ? "--admin" : "--no-admin", `--shared-secret=${secret}`,
-          `http://${addresses.get(mainPod)}:8008`], { encoding: "utf8", timeout: 60_000 });
+          lab.mainUrl], { encoding: "utf8", timeout: 60_000 });
         if (r.status !== 0) throw new Error(`register_new_matrix_user ${localpart} failed: ${r.stdout}${r.stderr}`);
       },
       async stopPod(name) {

@@ -8,7 +8,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { postgresBin } from "../toolchain.ts";
-import { startProcess, tcpOpen, waitUntil, type LabProcess } from "./processes.ts";
+import { tcpOpen } from "../ports.ts";
+import { startProcess, waitUntil, type LabProcess } from "./processes.ts";
 
 const asPostgres = ["--reuid=postgres", "--regid=postgres", "--init-groups"];
 

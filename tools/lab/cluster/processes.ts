@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
 
 export interface LabProcess {
   name: string;
@@ -88,15 +87,6 @@ export async function waitUntil(p: LabProcess, what: string, deadlineMs: number,
     await sleep(intervalMs);
   }
   throw failure(p, `did not reach "${what}" within ${deadlineMs} ms`);
-}
-
-export function tcpOpen(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port, timeout: 1000 });
-    s.once("connect", () => { s.destroy(); resolve(true); });
-    s.once("timeout", () => { s.destroy(); resolve(false); });
-    s.once("error", () => resolve(false));
-  });
 }
 
 export async function httpOk(url: string): Promise<boolean> {
