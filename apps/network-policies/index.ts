@@ -26,6 +26,11 @@ const internet: INetworkPolicyPeer = {
   ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16"] },
 };
 const anywhere: INetworkPolicyPeer = { ipBlock: { cidr: "0.0.0.0/0" } };
+/**
+ * For egress to a peer that may sit on a private address (the Kubernetes API, this homeserver reached through
+ * its load balancer): anywhere but link-local, so the cloud metadata service (169.254.169.254) stays out.
+ */
+const anywhereButMetadata: INetworkPolicyPeer = { ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.0.0/16"] } };
 /** Phase 1 services in this namespace: PostgreSQL, Redis, MinIO (HTTP and the operator's default port). */
 const phase1Ports = tcp(5432, 6379, 80, 443, 9000);
 
@@ -64,7 +69,7 @@ export function networkPolicies(site: Site): Manifest[] {
     }),
     ...(Object.keys(generatedSecrets(site)).length > 0 ? [policy(site, "synapse-secrets-init", { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": "secrets-init" }, {
       // The Kubernetes API: a ClusterIP in front of the control plane, whose address the repo cannot know.
-      egress: [{ to: [anywhere], ports: tcp(443, 6443) }],
+      egress: [{ to: [anywhereButMetadata], ports: tcp(443, 6443) }],
     })] : []),
     policy(site, "haproxy", app("haproxy"), {
       ingress: [
@@ -104,7 +109,7 @@ export function networkPolicies(site: Site): Manifest[] {
       policy(site, "lk-jwt-service", app("lk-jwt-service"), {
         ingress: [{ from: [ingressController, pods(app("livekit"))], ports: tcp(8080) }],
         // Verifying OpenID tokens with homeservers (this one included, possibly through a private address).
-        egress: [{ to: [anywhere], ports: tcp(443, 8448) }, { to: [pods(app("livekit"))], ports: tcp(7880) }],
+        egress: [{ to: [anywhereButMetadata], ports: tcp(443, 8448) }, { to: [pods(app("livekit"))], ports: tcp(7880) }],
       }),
     );
   }

@@ -1,324 +1,243 @@
 /**
- * The typed site configuration: what a platform team sets (its domain, mostly) and everything derived from
- * it. `resolveSite` fills defaults, derives hostnames and URLs, and rejects bad input with errors that name
- * the field, before any manifest is built.
+ * The site configuration: what a platform team sets in `site.config.ts` (its domain, mostly) and everything
+ * derived from it. One zod schema is the single source: `SiteInput` is its input type, `Site` its output,
+ * and `resolveSite` rejects unknown keys, wrong types and values Kubernetes would refuse with a ConfigError
+ * that names every bad field, before any manifest is built.
  */
-import { isIP } from "node:net";
-import { IssueCollector } from "./errors.ts";
+import { z } from "zod";
+import {
+  cidr, dnsName, expected, ipAddress, k8sLabelName, k8sResourceName, labelSelector, parseOrThrow, pinnedImage,
+  secretKey, strict, tcpPort,
+} from "./schema-kit.ts";
 
-export interface SecretKeyRef {
-  name: string;
-  key: string;
-}
-
-/** What the user writes in `site.config.ts`. Only `domain` is required. */
-export interface SiteInput {
-  /** The one line to change: every hostname, URL and TLS name derives from it unless overridden below. */
-  domain: string;
-  /** Matrix server name (the part after the colon in `@alice:example.com`). Default: `domain`. */
-  serverName?: string;
-  hosts?: {
-    /** Client and federation API host. Default: `matrix.<domain>`. */
-    matrix?: string;
-    /** Element Web host. Default: `chat.<domain>`. */
-    element?: string;
-    /** MatrixRTC host: LiveKit signalling and its authorisation service. Default: `rtc.<domain>`. */
-    rtc?: string;
-    /** TURN host (DNS must name the coturn nodes' public addresses). Default: `turn.<domain>`. */
-    turn?: string;
-  };
-  /** Voice and video calls: LiveKit (group calls, Element Call) and coturn (TURN). On by default. */
-  calls?: {
-    enabled?: boolean;
-    /** Public IP LiveKit announces for media; default: discovered with STUN (`use_external_ip`). */
-    livekitNodeIp?: string | null;
-    /** Nodes that run coturn with host networking (label them; no labelled node means no TURN pod). */
-    turnNodeSelector?: Record<string, string>;
-  };
-  namespace?: string;
-  tls?: { clusterIssuer?: string };
-  images?: Partial<Images>;
-  postgres?: Partial<PostgresService>;
-  redis?: Partial<RedisService>;
-  s3?: Partial<S3Store>;
-  /** Kubernetes cluster DNS domain, for the names HAProxy resolves. Default: `cluster.local`. */
-  clusterDomain?: string;
-  /** IngressClass of the ingress controller (TLS termination, 100 MB bodies). Default: `nginx`. */
-  ingressClassName?: string;
-  haproxy?: {
-    /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
-    adminAllowFrom?: string[];
-  };
-  /** Namespaces NetworkPolicies admit: the ingress controller's and Prometheus's. */
-  network?: { ingressNamespace?: string; monitoringNamespace?: string };
-  /** Argo CD: where this repository lives and which clusters run which tier. */
-  argocd?: {
-    repoURL?: string;
-    targetRevision?: string;
-    /** Namespace Argo CD runs in. Default: `argocd`. */
-    namespace?: string;
-    /** One Application per target. Default: the in-cluster target running `ccu-1k`. */
-    targets?: DeploymentTarget[];
-  };
-  /**
-   * Synapse's own secrets (signing key, macaroon/form/registration/replication secrets). By default a Job
-   * generates whichever keys are missing in-cluster; set `existingSecret` to use a Secret you manage
-   * (sealed-secrets, external-secrets, Vault) instead, and no Job is emitted.
-   */
-  secrets?: { existingSecret?: string };
-}
-
-export interface DeploymentTarget {
-  /** Short name, used in the Application name `matrix-<name>`. */
-  name: string;
-  /** Kubernetes API server URL as registered in Argo CD. */
-  server: string;
-  /** Overlay to deploy: a tier of the sizing table. */
-  tier: string;
-}
-
-export interface Images {
-  synapse: string;
-  elementWeb: string;
-  livekit: string;
-  lkJwtService: string;
-  coturn: string;
-  /** HAProxy 2.6 LTS: the branch Debian 12 ships, so the tests check the configuration with the same parser. */
-  haproxy: string;
-  /**
-   * Optional image for media workers that ships the S3 storage provider module (see
-   * apps/synapse-workers/media-image/Dockerfile). Null: media pods install the pinned module at start.
-   */
-  synapseMedia: string | null;
-}
-
-/** Phase 1 PostgreSQL (CloudNativePG cluster `matrix-postgresql`). The password reaches libpq as PGPASSWORD. */
-export interface PostgresService {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-  passwordSecret: SecretKeyRef;
-}
-
-/** Phase 1 Redis (StatefulSet `redis`). Synapse reads the password from a file. */
-export interface RedisService {
-  host: string;
-  port: number;
-  passwordSecret: SecretKeyRef | null;
-}
-
-/** Phase 1 MinIO tenant `minio`, the durable media store. */
-export interface S3Store {
-  endpoint: string;
-  bucket: string;
-  region: string;
-  credentialsSecret: { name: string; accessKeyIdKey: string; secretAccessKeyKey: string };
-}
-
-export interface Site {
-  domain: string;
-  serverName: string;
-  namespace: string;
-  hosts: { matrix: string; element: string; rtc: string; turn: string };
-  calls: { enabled: boolean; livekitNodeIp: string | null; turnNodeSelector: Record<string, string> };
-  /** `https://<matrix host>/`, Synapse's `public_baseurl` and Element's homeserver URL. */
-  publicBaseUrl: string;
-  elementUrl: string;
-  tls: { clusterIssuer: string };
-  images: Images;
-  postgres: PostgresService;
-  redis: RedisService;
-  s3: S3Store;
-  secrets: { name: string; generatedInCluster: boolean };
-  clusterDomain: string;
-  ingressClassName: string;
-  argocd: { repoURL: string; targetRevision: string; namespace: string; targets: DeploymentTarget[] };
-  network: { ingressNamespace: string; monitoringNamespace: string };
-  haproxy: { adminAllowFrom: string[] };
-}
-
-export const defaultImages: Images = {
+export const defaultImages = {
   synapse: "ghcr.io/element-hq/synapse:v1.157.0",
   elementWeb: "ghcr.io/element-hq/element-web:v1.12.6",
   livekit: "docker.io/livekit/livekit-server:v1.10.1",
   lkJwtService: "ghcr.io/element-hq/lk-jwt-service:0.7.0",
   coturn: "docker.io/coturn/coturn:4.6.3",
+  // HAProxy 2.6 LTS: the branch Debian 12 ships, so the tests check the configuration with the same parser.
   haproxy: "docker.io/library/haproxy:2.6.17",
-  synapseMedia: null,
+  // Optional image for media workers that ships the S3 storage provider (apps/synapse-workers/media-image);
+  // null: media pods install the pinned module at start.
+  synapseMedia: null as string | null,
 };
 
-const dnsLabel = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
-const dnsName = new RegExp(`^(?=.{1,253}$)${dnsLabel}(\\.${dnsLabel})+$`);
-const dns1123Label = new RegExp(`^${dnsLabel}$`);
-const k8sName = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
-/** A pinned image: registry/repo with a version tag (a digit somewhere, not `latest`) or a sha256 digest. */
-const pinnedImage = /^[a-z0-9.-]+(:[0-9]+)?(\/[a-z0-9._-]+)+(:(?!latest$)[A-Za-z0-9._-]*[0-9][A-Za-z0-9._-]*)?(@sha256:[a-f0-9]{64})?$/;
+const secretKeyRef = strict({ name: k8sResourceName("a Secret name"), key: secretKey });
+const hostName = z.string({ error: expected("a host name") }).regex(/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a host name (a Service name or a DNS name)`,
+});
+const plainSqlName = (what: string) => z.string({ error: expected(what) }).regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not ${what}: lower-case letters, digits and '_'`,
+});
 
-function isCidr(value: string): boolean {
-  const [address, bits, ...rest] = value.split("/");
-  if (rest.length > 0 || address === undefined) return false;
-  const family = isIP(address);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  const n = Number(bits);
-  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
-}
+const targetSchema = strict({
+  /** Short name, used in the Application name `matrix-<name>`. */
+  name: z.string({ error: expected("a target name") }).regex(/^[a-z0-9]([-a-z0-9]{0,44}[a-z0-9])?$/, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not a target name: a DNS-1123 label of at most 46 characters (it becomes the Application name matrix-<name>)`,
+  }),
+  /** Kubernetes API server URL as registered in Argo CD. */
+  server: z.string({ error: expected("an https URL") }).regex(/^https:\/\/[^\s/]+(\/\S*)?$/, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not an https URL of a Kubernetes API server`,
+  }),
+  /** Overlay to deploy: a tier of the sizing table (checked against the table when the repository is emitted). */
+  tier: z.string({ error: expected("a tier name such as \"ccu-1k\"") }).min(1, { error: "is required: a tier name such as \"ccu-1k\"" }),
+});
 
-function isPinned(image: string): boolean {
-  return pinnedImage.test(image) && (/@sha256:/.test(image) || /:[^/]+$/.test(image));
-}
-
-function checkDnsName(issues: IssueCollector, field: string, value: unknown): value is string {
-  if (value === undefined || value === null || value === "") {
-    issues.add(field, "is required");
-    return false;
+/** What the user writes in `site.config.ts`. Only `domain` is required. */
+const siteInputSchema = strict({
+  /** The one line to change: every hostname, URL and TLS name derives from it unless overridden below. */
+  domain: dnsName,
+  /** Matrix server name (the part after the colon in `@alice:example.com`). Default: `domain`. */
+  serverName: dnsName.optional(),
+  hosts: strict({
+    /** Client and federation API host. Default: `matrix.<domain>`. */
+    matrix: dnsName.optional(),
+    /** Element Web host. Default: `chat.<domain>`. */
+    element: dnsName.optional(),
+    /** MatrixRTC host: LiveKit signalling and its authorisation service. Default: `rtc.<domain>`. */
+    rtc: dnsName.optional(),
+    /** TURN host (DNS must name the coturn nodes' public addresses). Default: `turn.<domain>`. */
+    turn: dnsName.optional(),
+  }).optional(),
+  /** Voice and video calls: LiveKit (group calls, Element Call) and coturn (TURN). On by default. */
+  calls: strict({
+    enabled: z.boolean({ error: expected("true or false") }).optional(),
+    /** Public IP LiveKit announces for media; default: discovered with STUN (`use_external_ip`). */
+    livekitNodeIp: ipAddress.nullable().optional(),
+    /** Nodes that run coturn with host networking (label them; no labelled node means no TURN pod). */
+    turnNodeSelector: labelSelector.optional(),
+  }).optional(),
+  namespace: k8sLabelName("a namespace name").optional(),
+  tls: strict({ clusterIssuer: k8sResourceName("a ClusterIssuer name").optional() }).optional(),
+  images: strict({
+    synapse: pinnedImage.optional(),
+    elementWeb: pinnedImage.optional(),
+    livekit: pinnedImage.optional(),
+    lkJwtService: pinnedImage.optional(),
+    coturn: pinnedImage.optional(),
+    haproxy: pinnedImage.optional(),
+    synapseMedia: pinnedImage.nullable().optional(),
+  }).optional(),
+  /** Phase 1 PostgreSQL (CloudNativePG cluster `matrix-postgresql`). The password reaches libpq as PGPASSWORD. */
+  postgres: strict({
+    host: hostName.optional(),
+    port: tcpPort.optional(),
+    database: plainSqlName("a plain database name").optional(),
+    user: plainSqlName("a plain role name").optional(),
+    passwordSecret: secretKeyRef.optional(),
+  }).optional(),
+  /** Phase 1 Redis (StatefulSet `redis`). Synapse reads the password from a file; null: no password. */
+  redis: strict({
+    host: hostName.optional(),
+    port: tcpPort.optional(),
+    passwordSecret: secretKeyRef.nullable().optional(),
+  }).optional(),
+  /** Phase 1 MinIO tenant `minio`, the durable media store. */
+  s3: strict({
+    endpoint: z.string({ error: expected("an http(s) URL") }).regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not an http(s) URL`,
+    }).optional(),
+    bucket: z.string({ error: expected("an S3 bucket name") }).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-')`,
+    }).optional(),
+    region: z.string({ error: expected("an S3 region") }).regex(/^[a-z0-9-]{1,64}$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not an S3 region such as "us-east-1"`,
+    }).optional(),
+    credentialsSecret: strict({
+      name: k8sResourceName("a Secret name"),
+      accessKeyIdKey: secretKey,
+      secretAccessKeyKey: secretKey,
+    }).optional(),
+  }).optional(),
+  /** Kubernetes cluster DNS domain, for the names HAProxy resolves. Default: `cluster.local`. */
+  clusterDomain: hostName.optional(),
+  /** IngressClass of the ingress controller (TLS termination, 100 MB bodies). Default: `nginx`. */
+  ingressClassName: k8sResourceName("an IngressClass name").optional(),
+  haproxy: strict({
+    /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
+    adminAllowFrom: z.array(cidr, { error: expected("a list of CIDRs") }).optional(),
+  }).optional(),
+  /** Namespaces NetworkPolicies admit: the ingress controller's and Prometheus's. */
+  network: strict({
+    ingressNamespace: k8sLabelName("a namespace name").optional(),
+    monitoringNamespace: k8sLabelName("a namespace name").optional(),
+  }).optional(),
+  /** Argo CD: where this repository lives and which clusters run which tier. */
+  argocd: strict({
+    repoURL: z.string({ error: expected("a Git URL") }).regex(/^(https:\/\/|ssh:\/\/|git@)\S+$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not a Git URL (https://, ssh:// or git@)`,
+    }).optional(),
+    targetRevision: z.string({ error: expected("a Git branch, tag or commit") }).regex(/^[A-Za-z0-9][-A-Za-z0-9._/]{0,199}$/, {
+      error: (iss) => `${JSON.stringify(iss.input)} is not a Git branch, tag or commit`,
+    }).optional(),
+    /** Namespace Argo CD runs in. Default: `argocd`. */
+    namespace: k8sLabelName("a namespace name").optional(),
+    /** One Application per target. Default: the in-cluster target running `ccu-1k`. */
+    targets: z.array(targetSchema, { error: expected("a list of deployment targets") })
+      .min(1, { error: "needs at least one deployment target" }).optional(),
+  }).optional(),
+  /**
+   * Synapse's own secrets (signing key, macaroon/form/registration/replication secrets). By default a Job
+   * generates whichever keys are missing in-cluster; set `existingSecret` to use a Secret you manage
+   * (sealed-secrets, external-secrets, Vault) instead, and no Job is emitted.
+   */
+  secrets: strict({ existingSecret: k8sResourceName("a Secret name").optional() }).optional(),
+}, ).superRefine((input, ctx) => {
+  const hosts = derivedHosts(input.domain, input.hosts);
+  const seen = new Map<string, string>();
+  for (const [role, host] of Object.entries(hosts)) {
+    const other = seen.get(host);
+    if (other !== undefined) ctx.addIssue({ code: "custom", path: ["hosts", role],
+      message: `${JSON.stringify(host)} is already the ${other} host; the matrix, element, rtc and turn hosts must all differ (each has its own Ingress, certificate name and DNS record)` });
+    seen.set(host, role);
   }
-  return issues.check(typeof value === "string" && dnsName.test(value), field,
-    `${JSON.stringify(value)} is not a lower-case DNS name with at least two labels (for example "example.com")`);
-}
-
-function checkSecretRef(issues: IssueCollector, field: string, ref: SecretKeyRef | null | undefined): void {
-  if (ref === null || ref === undefined) return;
-  issues.check(k8sName.test(ref.name ?? ""), `${field}.name`, `${JSON.stringify(ref.name)} is not a Secret name`);
-  issues.check(/^[-._a-zA-Z0-9]+$/.test(ref.key ?? ""), `${field}.key`, `${JSON.stringify(ref.key)} is not a Secret key`);
-}
-
-export function resolveSite(input: SiteInput): Site {
-  const issues = new IssueCollector();
-  if (input === null || typeof input !== "object") {
-    issues.add("site", "the site configuration must be an object with at least `domain`");
-    issues.throwIfAny();
-  }
-  const domainOk = checkDnsName(issues, "site.domain", input.domain);
-  const domain = domainOk ? input.domain : "invalid.invalid";
-  const serverName = input.serverName ?? domain;
-  const hosts = {
-    matrix: input.hosts?.matrix ?? `matrix.${domain}`,
-    element: input.hosts?.element ?? `chat.${domain}`,
-    rtc: input.hosts?.rtc ?? `rtc.${domain}`,
-    turn: input.hosts?.turn ?? `turn.${domain}`,
-  };
-  if (input.serverName !== undefined) checkDnsName(issues, "site.serverName", input.serverName);
-  if (input.hosts?.matrix !== undefined) checkDnsName(issues, "site.hosts.matrix", input.hosts.matrix);
-  if (input.hosts?.element !== undefined) checkDnsName(issues, "site.hosts.element", input.hosts.element);
-  if (input.hosts?.rtc !== undefined) checkDnsName(issues, "site.hosts.rtc", input.hosts.rtc);
-  if (input.hosts?.turn !== undefined) checkDnsName(issues, "site.hosts.turn", input.hosts.turn);
-  const calls = {
-    enabled: input.calls?.enabled ?? true,
-    livekitNodeIp: input.calls?.livekitNodeIp ?? null,
-    turnNodeSelector: input.calls?.turnNodeSelector ?? { "matrix-gitops.io/turn": "true" },
-  };
-  if (calls.livekitNodeIp !== null) issues.check(isIP(calls.livekitNodeIp) !== 0, "site.calls.livekitNodeIp",
-    `${JSON.stringify(calls.livekitNodeIp)} is not an IP address`);
-  if (domainOk) issues.check(hosts.matrix !== hosts.element, "site.hosts.element",
-    "Element Web needs its own host, apart from the Matrix API host (Element's security guidance)");
-
-  const namespace = input.namespace ?? "matrix";
-  issues.check(dns1123Label.test(namespace), "site.namespace", `${JSON.stringify(namespace)} is not a DNS-1123 label`);
-
-  const images: Images = { ...defaultImages, ...input.images };
-  for (const [name, image] of Object.entries(images)) {
-    if (image === null && name === "synapseMedia") continue;
-    issues.check(typeof image === "string" && isPinned(image), `site.images.${name}`,
-      `${JSON.stringify(image)} is not pinned: give a version tag (not "latest") or an @sha256 digest`);
-  }
-
-  const postgres: PostgresService = {
-    host: "matrix-postgresql-rw",
-    port: 5432,
-    database: "synapse",
-    user: "synapse",
-    passwordSecret: { name: "matrix-postgresql-app", key: "password" },
-    ...input.postgres,
-  };
-  issues.check(k8sName.test(postgres.host), "site.postgres.host", `${JSON.stringify(postgres.host)} is not a host name`);
-  issues.check(Number.isInteger(postgres.port) && postgres.port > 0 && postgres.port < 65536, "site.postgres.port",
-    `${postgres.port} is not a TCP port`);
-  issues.check(/^[a-z_][a-z0-9_]*$/.test(postgres.database), "site.postgres.database", "is not a plain database name");
-  issues.check(/^[a-z_][a-z0-9_]*$/.test(postgres.user), "site.postgres.user", "is not a plain role name");
-  checkSecretRef(issues, "site.postgres.passwordSecret", postgres.passwordSecret);
-
-  const redis: RedisService = {
-    host: "redis",
-    port: 6379,
-    passwordSecret: { name: "redis-auth", key: "password" },
-    ...input.redis,
-  };
-  issues.check(k8sName.test(redis.host), "site.redis.host", `${JSON.stringify(redis.host)} is not a host name`);
-  issues.check(Number.isInteger(redis.port) && redis.port > 0 && redis.port < 65536, "site.redis.port",
-    `${redis.port} is not a TCP port`);
-  checkSecretRef(issues, "site.redis.passwordSecret", redis.passwordSecret);
-
-  const s3: S3Store = {
-    endpoint: `http://minio.${namespace}.svc:80`,
-    bucket: "synapse-media",
-    region: "us-east-1",
-    credentialsSecret: { name: "synapse-s3", accessKeyIdKey: "accessKeyId", secretAccessKeyKey: "secretAccessKey" },
-    ...input.s3,
-  };
-  issues.check(/^https?:\/\/[^\s/]+(\/.*)?$/.test(s3.endpoint), "site.s3.endpoint", `${JSON.stringify(s3.endpoint)} is not an http(s) URL`);
-  issues.check(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket), "site.s3.bucket", `${JSON.stringify(s3.bucket)} is not an S3 bucket name`);
-
-  const clusterIssuer = input.tls?.clusterIssuer ?? "letsencrypt-prod";
-  issues.check(k8sName.test(clusterIssuer), "site.tls.clusterIssuer", `${JSON.stringify(clusterIssuer)} is not a resource name`);
-
-  const existing = input.secrets?.existingSecret;
-  if (existing !== undefined) issues.check(k8sName.test(existing), "site.secrets.existingSecret",
-    `${JSON.stringify(existing)} is not a Secret name`);
-
-  const clusterDomain = input.clusterDomain ?? "cluster.local";
-  issues.check(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(clusterDomain), "site.clusterDomain",
-    `${JSON.stringify(clusterDomain)} is not a DNS domain`);
-  const ingressClassName = input.ingressClassName ?? "nginx";
-  issues.check(k8sName.test(ingressClassName), "site.ingressClassName", `${JSON.stringify(ingressClassName)} is not a resource name`);
-  const adminAllowFrom = input.haproxy?.adminAllowFrom ?? [];
-  adminAllowFrom.forEach((cidr, i) => issues.check(isCidr(cidr), `site.haproxy.adminAllowFrom[${i}]`,
-    `${JSON.stringify(cidr)} is not an IPv4 or IPv6 address or CIDR`));
-
-  const network = {
-    ingressNamespace: input.network?.ingressNamespace ?? "ingress-nginx",
-    monitoringNamespace: input.network?.monitoringNamespace ?? "monitoring",
-  };
-  for (const [k, v] of Object.entries(network)) issues.check(dns1123Label.test(v), `site.network.${k}`, `${JSON.stringify(v)} is not a namespace name`);
-  const argocd = {
-    // An obvious placeholder: set it to the Git URL Argo CD pulls this repository from.
-    repoURL: input.argocd?.repoURL ?? "https://git.example.invalid/platform/matrix-gitops.git",
-    targetRevision: input.argocd?.targetRevision ?? "main",
-    namespace: input.argocd?.namespace ?? "argocd",
-    targets: input.argocd?.targets ?? [{ name: "in-cluster", server: "https://kubernetes.default.svc", tier: "ccu-1k" }],
-  };
-  issues.check(/^(https:\/\/|ssh:\/\/|git@)\S+$/.test(argocd.repoURL), "site.argocd.repoURL", `${JSON.stringify(argocd.repoURL)} is not a Git URL`);
-  issues.check(dns1123Label.test(argocd.namespace), "site.argocd.namespace", `${JSON.stringify(argocd.namespace)} is not a DNS-1123 label`);
-  issues.check(argocd.targets.length > 0, "site.argocd.targets", "needs at least one deployment target");
-  const targetNames = new Set<string>();
-  argocd.targets.forEach((t, i) => {
-    issues.check(dns1123Label.test(t.name ?? "") && !targetNames.has(t.name), `site.argocd.targets[${i}].name`,
-      `${JSON.stringify(t.name)} is not a unique DNS-1123 label`);
-    targetNames.add(t.name);
-    issues.check(/^https:\/\/\S+$/.test(t.server ?? ""), `site.argocd.targets[${i}].server`, `${JSON.stringify(t.server)} is not an https URL`);
-    issues.check(typeof t.tier === "string" && t.tier.length > 0, `site.argocd.targets[${i}].tier`, "is required");
+  const names = new Set<string>();
+  input.argocd?.targets?.forEach((t, i) => {
+    if (names.has(t.name)) ctx.addIssue({ code: "custom", path: ["argocd", "targets", i, "name"], message: `${JSON.stringify(t.name)} is already the name of another target` });
+    names.add(t.name);
   });
+});
 
-  issues.throwIfAny();
+export type SiteInput = z.input<typeof siteInputSchema>;
+type ParsedInput = z.output<typeof siteInputSchema>;
+
+function derivedHosts(domain: string, hosts: ParsedInput["hosts"]) {
   return {
-    domain,
-    serverName,
+    matrix: hosts?.matrix ?? `matrix.${domain}`,
+    element: hosts?.element ?? `chat.${domain}`,
+    rtc: hosts?.rtc ?? `rtc.${domain}`,
+    turn: hosts?.turn ?? `turn.${domain}`,
+  };
+}
+
+/** Fills defaults and derives names, URLs and hosts from a valid input. */
+function derive(input: ParsedInput) {
+  const namespace = input.namespace ?? "matrix";
+  const hosts = derivedHosts(input.domain, input.hosts);
+  const existing = input.secrets?.existingSecret;
+  return {
+    domain: input.domain,
+    serverName: input.serverName ?? input.domain,
     namespace,
     hosts,
-    calls,
+    calls: {
+      enabled: input.calls?.enabled ?? true,
+      livekitNodeIp: input.calls?.livekitNodeIp ?? null,
+      turnNodeSelector: input.calls?.turnNodeSelector ?? { "matrix-gitops.io/turn": "true" },
+    },
+    /** `https://<matrix host>/`, Synapse's `public_baseurl` and Element's homeserver URL. */
     publicBaseUrl: `https://${hosts.matrix}/`,
     elementUrl: `https://${hosts.element}/`,
-    tls: { clusterIssuer },
-    images,
-    postgres,
-    redis,
-    s3,
+    tls: { clusterIssuer: input.tls?.clusterIssuer ?? "letsencrypt-prod" },
+    images: { ...defaultImages, ...input.images },
+    postgres: {
+      host: "matrix-postgresql-rw",
+      port: 5432,
+      database: "synapse",
+      user: "synapse",
+      passwordSecret: { name: "matrix-postgresql-app", key: "password" },
+      ...input.postgres,
+    },
+    redis: {
+      host: "redis",
+      port: 6379,
+      passwordSecret: { name: "redis-auth", key: "password" } as SecretKeyRef | null,
+      ...input.redis,
+    },
+    s3: {
+      endpoint: `http://minio.${namespace}.svc:80`,
+      bucket: "synapse-media",
+      region: "us-east-1",
+      credentialsSecret: { name: "synapse-s3", accessKeyIdKey: "accessKeyId", secretAccessKeyKey: "secretAccessKey" },
+      ...input.s3,
+    },
     secrets: { name: existing ?? "synapse-secrets", generatedInCluster: existing === undefined },
-    clusterDomain,
-    ingressClassName,
-    argocd,
-    network,
-    haproxy: { adminAllowFrom },
+    clusterDomain: input.clusterDomain ?? "cluster.local",
+    ingressClassName: input.ingressClassName ?? "nginx",
+    argocd: {
+      // An obvious placeholder: set it to the Git URL Argo CD pulls this repository from.
+      repoURL: input.argocd?.repoURL ?? "https://git.example.invalid/platform/matrix-gitops.git",
+      targetRevision: input.argocd?.targetRevision ?? "main",
+      namespace: input.argocd?.namespace ?? "argocd",
+      targets: input.argocd?.targets ?? [{ name: "in-cluster", server: "https://kubernetes.default.svc", tier: "ccu-1k" }],
+    },
+    network: {
+      ingressNamespace: input.network?.ingressNamespace ?? "ingress-nginx",
+      monitoringNamespace: input.network?.monitoringNamespace ?? "monitoring",
+    },
+    haproxy: { adminAllowFrom: input.haproxy?.adminAllowFrom ?? [] },
   };
+}
+
+export interface SecretKeyRef { name: string; key: string }
+export type Site = ReturnType<typeof derive>;
+export type Images = Site["images"];
+export type DeploymentTarget = Site["argocd"]["targets"][number];
+
+/** Validates the user's input and returns the resolved site; throws a ConfigError naming every bad field. */
+export function resolveSite(input: unknown): Site {
+  const top = z.object({}, { error: expected("the site configuration: an object with at least `domain`") });
+  parseOrThrow(top, input, "site");
+  return derive(parseOrThrow(siteInputSchema, input, "site"));
 }

@@ -4,21 +4,10 @@
  * single figure for a process ("2Gi memory, 1 CPU") that figure is the request and the limit is the upper
  * end of the component's documented range (main: "2-4Gi memory, 1-2 CPU cores" → limit = 2 × request).
  */
+import { z } from "zod";
 import { IssueCollector } from "./errors.ts";
 import { parseCpu, parseMemory } from "./quantity.ts";
-
-export interface Resources {
-  requests: { cpu: string; memory: string };
-  limits: { cpu: string; memory: string };
-}
-
-/** A stateless pool that a HorizontalPodAutoscaler owns: `min` is the tier's count, `max` the source's. */
-export interface AutoscaledPool {
-  min: number;
-  max: number;
-  targetCpuPercent: number;
-  targetMemoryPercent: number;
-}
+import { expected, parseOrThrow, strict } from "./schema-kit.ts";
 
 /**
  * Optional Synapse worker roles (Kustomize components under base/components/). Larger tiers switch some on
@@ -37,25 +26,6 @@ export const optionalRoles = [
   "initial-sync",
 ] as const;
 export type OptionalRole = (typeof optionalRoles)[number];
-
-export interface TierSizing {
-  /** Overlay folder name: `overlays/<name>`. */
-  name: string;
-  /** Concurrent users the tier is sized for, inclusive range. */
-  ccu: { from: number; to: number };
-  main: Resources;
-  haproxy: { replicas: number; resources: Resources };
-  workers: {
-    synchrotron: AutoscaledPool;
-    generic: AutoscaledPool;
-    media: AutoscaledPool;
-    /** Named stream writers: a fixed count per tier, never autoscaled (Synapse needs stable names). */
-    eventPersisters: number;
-    federationSenders: number;
-  };
-  /** Optional worker roles this tier runs (each adds its Kustomize component to the overlay). */
-  optionalRoles: OptionalRole[];
-}
 
 /**
  * Per-pod resources of each Synapse worker role. Not in the source document, which sizes workers by count;
@@ -175,72 +145,102 @@ export const tiers: readonly TierSizing[] = [
   },
 ];
 
-const tierNamePattern = /^ccu-[0-9]+k$/;
+/**
+ * The largest container this repo will render: one node of a common 16-core, 64 GiB class. A bigger figure
+ * is a typo (a missing "m" or "Mi"), and a pod that no node can hold stays Pending.
+ */
+export const perPodBound = { cpu: 16, memoryBytes: 64 * 2 ** 30, text: "16 cores and 64Gi" } as const;
 
-function checkResources(issues: IssueCollector, field: string, r: Resources): void {
-  const cpu = [parseCpu(r.requests.cpu), parseCpu(r.limits.cpu)];
-  const mem = [parseMemory(r.requests.memory), parseMemory(r.limits.memory)];
-  const named: [string, string, number | undefined][] = [
-    ["requests.cpu", r.requests.cpu, cpu[0]],
-    ["limits.cpu", r.limits.cpu, cpu[1]],
-    ["requests.memory", r.requests.memory, mem[0]],
-    ["limits.memory", r.limits.memory, mem[1]],
-  ];
-  for (const [name, raw, value] of named) {
-    if (value === undefined) issues.add(`${field}.${name}`, `"${raw}" is not a Kubernetes quantity`);
-    else issues.check(value > 0, `${field}.${name}`, `must be greater than zero, got "${raw}"`);
-  }
-  if (cpu[0] !== undefined && cpu[1] !== undefined && cpu[0] > 0)
-    issues.check(cpu[1] >= cpu[0], `${field}.limits.cpu`, `limit ${r.limits.cpu} is below the request ${r.requests.cpu}`);
-  if (mem[0] !== undefined && mem[1] !== undefined && mem[0] > 0)
-    issues.check(mem[1] >= mem[0], `${field}.limits.memory`, `limit ${r.limits.memory} is below the request ${r.requests.memory}`);
-}
+const cpuQuantity = z.string({ error: expected("a CPU quantity such as \"500m\" or \"2\"") }).superRefine((v, ctx) => {
+  const cores = parseCpu(v);
+  if (cores === undefined) ctx.addIssue({ code: "custom", message: `"${v}" is not a Kubernetes CPU quantity` });
+  else if (cores <= 0) ctx.addIssue({ code: "custom", message: `must be greater than zero, got "${v}"` });
+  else if (cores > perPodBound.cpu) ctx.addIssue({ code: "custom", message: `"${v}" is above the per-pod bound of ${perPodBound.text}` });
+});
+const memoryQuantity = z.string({ error: expected("a memory quantity such as \"512Mi\" or \"2Gi\"") }).superRefine((v, ctx) => {
+  const bytes = parseMemory(v);
+  if (bytes === undefined) ctx.addIssue({ code: "custom", message: `"${v}" is not a Kubernetes memory quantity` });
+  else if (bytes <= 0) ctx.addIssue({ code: "custom", message: `must be greater than zero, got "${v}"` });
+  else if (bytes > perPodBound.memoryBytes) ctx.addIssue({ code: "custom", message: `"${v}" is above the per-pod bound of ${perPodBound.text}` });
+});
+const resourcesSchema = strict({
+  requests: strict({ cpu: cpuQuantity, memory: memoryQuantity }),
+  limits: strict({ cpu: cpuQuantity, memory: memoryQuantity }),
+}).superRefine((r, ctx) => {
+  const below = (a: number | undefined, b: number | undefined) => a !== undefined && b !== undefined && a < b;
+  if (below(parseCpu(r.limits.cpu), parseCpu(r.requests.cpu)))
+    ctx.addIssue({ code: "custom", path: ["limits", "cpu"], message: `limit ${r.limits.cpu} is below the request ${r.requests.cpu}` });
+  if (below(parseMemory(r.limits.memory), parseMemory(r.requests.memory)))
+    ctx.addIssue({ code: "custom", path: ["limits", "memory"], message: `limit ${r.limits.memory} is below the request ${r.requests.memory}` });
+});
 
-function checkCount(issues: IssueCollector, field: string, value: number, min: number, max: number): void {
-  issues.check(
-    Number.isInteger(value) && value >= min && value <= max,
-    field,
-    `must be a whole number from ${min} to ${max}, got ${value}`,
-  );
-}
+const count = (min: number, max: number) => z.int({ error: expected(`a whole number from ${min} to ${max}`) })
+  .min(min, { error: (iss) => `must be a whole number from ${min} to ${max}, got ${String(iss.input)}` })
+  .max(max, { error: (iss) => `must be a whole number from ${min} to ${max}, got ${String(iss.input)}` });
 
-function checkPool(issues: IssueCollector, field: string, pool: AutoscaledPool, documentedMax: number): void {
-  checkCount(issues, `${field}.min`, pool.min, 1, documentedMax);
-  checkCount(issues, `${field}.max`, pool.max, 1, documentedMax);
-  issues.check(pool.min <= pool.max, `${field}.min`, `min replicas ${pool.min} is above max replicas ${pool.max}`);
-  checkCount(issues, `${field}.targetCpuPercent`, pool.targetCpuPercent, 1, 100);
-  checkCount(issues, `${field}.targetMemoryPercent`, pool.targetMemoryPercent, 1, 100);
-}
+const pool = (documentedMax: number) => strict({
+  min: count(1, documentedMax),
+  max: count(1, documentedMax),
+  targetCpuPercent: count(1, 100),
+  targetMemoryPercent: count(1, 100),
+}).refine((p) => p.min <= p.max, { path: ["min"], error: (iss) => {
+  const p = iss.input as { min: number; max: number };
+  return `min replicas ${p.min} is above max replicas ${p.max}`;
+} });
+
+const tierSchema = strict({
+  name: z.string({ error: expected("a tier name such as \"ccu-5k\"") }).regex(/^ccu-[0-9]+k$/, {
+    error: (iss) => `tier name must look like "ccu-5k", got ${JSON.stringify(iss.input)}`,
+  }),
+  ccu: strict({ from: count(1, 10_000_000), to: count(1, 10_000_000) }).refine((c) => c.from < c.to, {
+    error: (iss) => {
+      const c = iss.input as { from: number; to: number };
+      return `the range must be positive and increasing, got ${c.from}-${c.to}`;
+    },
+  }),
+  main: resourcesSchema,
+  haproxy: strict({ replicas: count(1, 16), resources: resourcesSchema }),
+  workers: strict({
+    synchrotron: pool(documentedMaximum.synchrotron),
+    generic: pool(documentedMaximum.generic),
+    media: pool(documentedMaximum.media),
+    eventPersisters: count(1, documentedMaximum.eventPersisters),
+    federationSenders: count(1, documentedMaximum.federationSenders),
+  }),
+  optionalRoles: z.array(z.enum(optionalRoles, {
+    error: (iss) => `unknown worker role ${JSON.stringify(iss.input)}; known roles: ${optionalRoles.join(", ")}`,
+  })).refine((roles) => new Set(roles).size === roles.length, { error: "lists a role twice" }),
+});
+
+const sizingSchema = z.array(tierSchema, { error: expected("a list of tiers") })
+  .min(1, { error: "the sizing table has no tiers" })
+  .superRefine((table, ctx) => {
+    const seen = new Set<string>();
+    table.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `duplicate tier name "${t.name}"` });
+      seen.add(t.name);
+    });
+  });
+
+export type Resources = z.output<typeof resourcesSchema>;
+/** A stateless pool that a HorizontalPodAutoscaler owns: `min` is the tier's count, `max` the source's. */
+export type AutoscaledPool = z.output<ReturnType<typeof pool>>;
+/**
+ * One row of the sizing table. `name` is the overlay folder (`overlays/<name>`), `ccu` the inclusive range
+ * of concurrent users; event persisters and federation senders are named stream writers, a fixed count per
+ * tier and never autoscaled (Synapse needs stable names); `optionalRoles` each add a Kustomize component.
+ */
+export type TierSizing = z.output<typeof tierSchema>;
 
 /** Throws a ConfigError naming every invalid field; returns the table unchanged when it is valid. */
 export function validateSizing(table: readonly TierSizing[]): readonly TierSizing[] {
-  const issues = new IssueCollector();
-  issues.check(table.length > 0, "sizing", "the sizing table has no tiers");
-  const seen = new Set<string>();
-  table.forEach((tier, index) => {
-    const at = `sizing[${tier.name ?? index}]`;
-    if (!issues.check(typeof tier.name === "string" && tierNamePattern.test(tier.name), `${at}.name`,
-      `tier name must look like "ccu-5k", got ${JSON.stringify(tier.name)}`)) return;
-    issues.check(!seen.has(tier.name), `${at}.name`, `duplicate tier name "${tier.name}"`);
-    seen.add(tier.name);
-    issues.check(tier.ccu.from > 0 && tier.ccu.from < tier.ccu.to, `${at}.ccu`,
-      `the range must be positive and increasing, got ${tier.ccu.from}-${tier.ccu.to}`);
-    checkResources(issues, `${at}.main`, tier.main);
-    checkResources(issues, `${at}.haproxy.resources`, tier.haproxy.resources);
-    checkCount(issues, `${at}.haproxy.replicas`, tier.haproxy.replicas, 1, 16);
-    const w = tier.workers;
-    checkPool(issues, `${at}.workers.synchrotron`, w.synchrotron, documentedMaximum.synchrotron);
-    checkPool(issues, `${at}.workers.generic`, w.generic, documentedMaximum.generic);
-    checkPool(issues, `${at}.workers.media`, w.media, documentedMaximum.media);
-    checkCount(issues, `${at}.workers.eventPersisters`, w.eventPersisters, 1, documentedMaximum.eventPersisters);
-    checkCount(issues, `${at}.workers.federationSenders`, w.federationSenders, 1, documentedMaximum.federationSenders);
-    const roles = tier.optionalRoles ?? [];
-    roles.forEach((role, i) => issues.check((optionalRoles as readonly string[]).includes(role), `${at}.optionalRoles[${i}]`,
-      `unknown worker role "${role}"; known roles: ${optionalRoles.join(", ")}`));
-    issues.check(new Set(roles).size === roles.length, `${at}.optionalRoles`, "lists a role twice");
-  });
-  for (const [role, r] of Object.entries(workerPodResources)) checkResources(issues, `workerPodResources.${role}`, r);
-  issues.throwIfAny();
+  // Name tiers in field paths (`sizing[ccu-5k].main`) rather than by index.
+  const tierName = (path: readonly PropertyKey[]) => {
+    const name = (table[path[0] as number] as { name?: unknown } | undefined)?.name;
+    return typeof name === "string" ? name : undefined;
+  };
+  parseOrThrow(sizingSchema, table, "sizing", (path) => (path.length === 1 ? tierName(path) : undefined));
+  parseOrThrow(z.record(z.string(), resourcesSchema), workerPodResources, "workerPodResources");
   return table;
 }
 
@@ -257,5 +257,12 @@ export function findTier(table: readonly TierSizing[], name: string, field = "ti
 
 /** The tiers a comma-separated list names (`--tiers ccu-1k,ccu-5k`), or all of them when it is absent. */
 export function selectTiers(table: readonly TierSizing[], list: string | undefined, field = "--tiers"): readonly TierSizing[] {
-  return list ? list.split(",").map((n) => findTier(table, n.trim(), field)) : table;
+  if (list === undefined) return table;
+  const names = list.split(",").map((n) => n.trim());
+  if (names.some((n) => n === "")) {
+    const issues = new IssueCollector();
+    issues.add(field, `${JSON.stringify(list)} has an empty tier name; give tier names separated by commas, for example --tiers=ccu-1k,ccu-5k (known tiers: ${table.map((t) => t.name).join(", ")})`);
+    issues.throwIfAny();
+  }
+  return names.map((n) => findTier(table, n, field));
 }

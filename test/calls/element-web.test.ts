@@ -7,6 +7,7 @@ import { resolveSite } from "../../apps/site/site.ts";
 import { tiers } from "../../apps/site/sizing.ts";
 import { freePort } from "../../tools/lab/ports.ts";
 import { find, renderOverlay, tempDir } from "../support/repo.ts";
+import { expected } from "../support/site-under-test.ts";
 
 interface ElementConfig {
   default_server_config: { "m.homeserver": { base_url: string; server_name: string } };
@@ -18,9 +19,9 @@ describe("Element Web config.json", () => {
   it.each(tiers.map((t) => t.name))("is valid JSON with the homeserver of the site in %s", async (tier) => {
     const cm = find(await renderOverlay(tier), "ConfigMap", "element-web") as unknown as { data: Record<string, string> };
     const config = JSON.parse(cm.data["config.json"] ?? "") as ElementConfig;
-    expect(config.default_server_config["m.homeserver"]).toEqual({ base_url: "https://matrix.example.com", server_name: "example.com" });
+    expect(config.default_server_config["m.homeserver"]).toEqual({ base_url: `https://${expected.hosts.matrix}`, server_name: expected.serverName });
     expect(config.disable_guests).toBe(true);
-    expect(config.element_call?.use_exclusively).toBe(true);
+    expect(config.element_call?.use_exclusively).toBe(expected.calls ? true : undefined);
   });
 
   it("derives every URL from the site (no hard-coded domain)", () => {

@@ -3,13 +3,27 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { find, renderOverlay } from "../support/repo.ts";
+import { expected } from "../support/site-under-test.ts";
 
 interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }
 interface Container { env: EnvVar[]; ports: { name: string; containerPort: number; protocol: string }[] }
 const containerOf = (o: KubeObject) => (o.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers[0] as Container;
 const wave = (o: KubeObject) => Number(o.metadata.annotations?.["argocd.argoproj.io/sync-wave"] ?? 0);
 
-describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service in %s", (tier) => {
+const { hosts } = expected;
+
+// With calls off the site runs none of it: that is what the tests check then.
+if (!expected.calls) describe.each(tiers.map((t) => t.name))("calls switched off in %s", (tier) => {
+  it("renders no LiveKit, lk-jwt-service or coturn object, no RTC route and no LiveKit key", async () => {
+    const objects = await renderOverlay(tier);
+    expect(objects.filter((o) => /^(livekit|lk-jwt-service|coturn)/.test(o.metadata.name)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    const hostsRouted = objects.filter((o) => o.kind === "Ingress").flatMap((o) => (o.spec as { rules: { host: string }[] }).rules.map((r) => r.host));
+    expect(hostsRouted).not.toContain(hosts.rtc);
+    expect(JSON.stringify(objects)).not.toContain("livekit-keys");
+  });
+});
+
+if (expected.calls) describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service in %s", (tier) => {
   it("publishes the media ports LiveKit is configured for and keeps room creation with the auth service", async () => {
     const objects = await renderOverlay(tier);
     const config = parse((find(objects, "ConfigMap", "livekit") as unknown as { data: Record<string, string> }).data["livekit.yaml"] ?? "") as {
@@ -27,7 +41,7 @@ describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service i
     expect(config.turn.enabled).toBe(false);
     const jwt = containerOf(find(objects, "Deployment", "lk-jwt-service"));
     expect(jwt.env.find((e) => e.name === "LIVEKIT_KEY")?.value).toBe(config.webhook.api_key);
-    expect(config.webhook.urls[0]).toMatch(/^http:\/\/lk-jwt-service\.matrix\.svc\.cluster\.local:8080\/sfu_webhook$/);
+    expect(config.webhook.urls[0]).toBe(`http://lk-jwt-service.${expected.namespace}.svc.${expected.clusterDomain}:8080/sfu_webhook`);
   });
 
   it("reads the API secret from the generated Secret, never from git", async () => {
@@ -46,17 +60,17 @@ describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service i
   it("serves the SFU and the auth service under rtc.<domain>, matching what clients are told", async () => {
     const objects = await renderOverlay(tier);
     const jwt = containerOf(find(objects, "Deployment", "lk-jwt-service"));
-    expect(jwt.env.find((e) => e.name === "LIVEKIT_URL")?.value).toBe("wss://rtc.example.com/livekit/sfu");
-    expect(jwt.env.find((e) => e.name === "LIVEKIT_FULL_ACCESS_HOMESERVERS")?.value).toBe("example.com");
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_URL")?.value).toBe(`wss://${hosts.rtc}/livekit/sfu`);
+    expect(jwt.env.find((e) => e.name === "LIVEKIT_FULL_ACCESS_HOMESERVERS")?.value).toBe(expected.serverName);
     const routes = objects.filter((o) => o.kind === "Ingress").flatMap((o) => {
       const rules = (o.spec as { rules: { host: string; http: { paths: { path: string; backend: { service: { name: string } } }[] } }[] }).rules;
       return rules.flatMap((r) => r.http.paths.map((p) => `${r.host}${p.path} -> ${p.backend.service.name}`));
     });
     expect(routes).toEqual(expect.arrayContaining([
-      "rtc.example.com/livekit/sfu(/|$)(.*) -> livekit",
-      "rtc.example.com/livekit/jwt(/|$)(.*) -> lk-jwt-service",
-      "chat.example.com/ -> element-web",
-      "matrix.example.com/ -> haproxy-client",
+      `${hosts.rtc}/livekit/sfu(/|$)(.*) -> livekit`,
+      `${hosts.rtc}/livekit/jwt(/|$)(.*) -> lk-jwt-service`,
+      `${hosts.element}/ -> element-web`,
+      `${hosts.matrix}/ -> haproxy-client`,
     ]));
   });
 

@@ -4,5 +4,5 @@ import { ensureToolchain } from "../../tools/lab/toolchain.ts";
 
 export default async function setup(): Promise<void> {
   const site = await loadSite();
-  ensureToolchain(site.images.synapse);
+  ensureToolchain(site.images);
 }

@@ -16,7 +16,7 @@ export interface Endpoint {
 interface Selector { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] }
 interface Peer { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: { cidr: string; except?: string[] } }
 interface PortRule { protocol?: string; port?: number }
-interface Policy { namespace: string; podSelector: Selector; policyTypes: string[]; ingress?: { from?: Peer[]; ports?: PortRule[] }[]; egress?: { to?: Peer[]; ports?: PortRule[] }[] }
+interface Policy { name?: string; namespace: string; podSelector: Selector; policyTypes: string[]; ingress?: { from?: Peer[]; ports?: PortRule[] }[]; egress?: { to?: Peer[]; ports?: PortRule[] }[] }
 
 function matches(selector: Selector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return true;
@@ -55,7 +55,7 @@ function portMatches(ports: PortRule[] | undefined, port: number, protocol: stri
 }
 
 export function policiesOf(objects: KubeObject[]): Policy[] {
-  return objects.filter((o) => o.kind === "NetworkPolicy").map((o) => ({ ...(o.spec as unknown as Omit<Policy, "namespace">), namespace: o.metadata.namespace ?? "default" }));
+  return objects.filter((o) => o.kind === "NetworkPolicy").map((o) => ({ ...(o.spec as unknown as Omit<Policy, "namespace">), namespace: o.metadata.namespace ?? "default", name: o.metadata.name }));
 }
 
 export function allowed(policies: Policy[], from: Endpoint, to: Endpoint, port: number, protocol = "TCP"): boolean {

@@ -1,13 +1,15 @@
 /** Helpers shared by the tests: run the repo's CLIs, snapshot trees, render overlays once per run. */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { repoRoot } from "../../tools/emit/load-config.ts";
 import { kustomizeBuild } from "../../tools/render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../tools/render/rendered.ts";
+import { generatedRoot } from "./site-under-test.ts";
 
 export { repoRoot };
+export { generatedRoot } from "./site-under-test.ts";
 
 export interface CliResult {
   status: number | null;
@@ -47,14 +49,32 @@ export function snapshotTree(dir: string): Map<string, string> {
 /** A scratch copy of the committed generated tree plus README, as `emit --out` expects. */
 export function copyGeneratedTree(): string {
   const dir = tempDir("tree");
-  for (const p of ["base", "overlays", "README.md"]) cpSync(join(repoRoot, p), join(dir, p), { recursive: true });
+  for (const p of ["base", "overlays", "README.md"]) cpSync(join(generatedRoot, p), join(dir, p), { recursive: true });
   return dir;
+}
+
+/**
+ * A git clone of the repository whose committed generated tree is the tree under test (for a fixture site,
+ * its emit is committed on top), for tools that compare against a git ref.
+ */
+export function cloneWithTreeUnderTest(): string {
+  const clone = join(tempDir("clone"), "repo");
+  const git = (...args: string[]) => spawnSync("git", ["-C", clone, ...args], { encoding: "utf8" });
+  spawnSync("git", ["clone", "-q", repoRoot, clone]);
+  if (generatedRoot !== repoRoot) {
+    const tierDirs = (root: string) => readdirSync(join(root, "overlays")).filter((d) => d.startsWith("ccu-")).map((d) => `overlays/${d}`);
+    for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(clone)]) rmSync(join(clone, p), { recursive: true, force: true });
+    for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(generatedRoot)]) cpSync(join(generatedRoot, p), join(clone, p), { recursive: true });
+    git("add", "-A");
+    git("-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "tree under test");
+  }
+  return clone;
 }
 
 const renderCache = new Map<string, Promise<KubeObject[]>>();
 
 /** The committed overlay rendered by the real kustomize, parsed; each overlay rendered once per worker. */
-export function renderOverlay(tier: string, root = repoRoot): Promise<KubeObject[]> {
+export function renderOverlay(tier: string, root = generatedRoot): Promise<KubeObject[]> {
   const dir = join(root, "overlays", tier);
   let p = renderCache.get(dir);
   if (!p) {

@@ -8,14 +8,13 @@ import { parse, stringify } from "yaml";
 import { tiers } from "../../apps/site/sizing.ts";
 import { secretKeys } from "../../apps/synapse/paths.ts";
 import { checkSynapseConfigs } from "../../tools/lab/cluster/config-check.ts";
-import { loadSite } from "../../tools/emit/load-config.ts";
 import { ensureSynapse } from "../../tools/lab/toolchain.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { renderOverlay } from "../support/repo.ts";
 import { synapseWorkloads } from "../support/synapse-processes.ts";
+import { site } from "../support/site-under-test.ts";
 
-const site = await loadSite();
-const { venv } = ensureSynapse(site.images.synapse);
+const synapse = ensureSynapse(site.images);
 const wholeSecrets = { [site.secrets.name]: Object.values(secretKeys) };
 
 function withHomeserver(objects: KubeObject[], edit: (c: Record<string, any>) => void): KubeObject[] {
@@ -30,7 +29,7 @@ function withHomeserver(objects: KubeObject[], edit: (c: Record<string, any>) =>
 describe.each(tiers.map((t) => t.name))("Synapse configuration of %s", (tier) => {
   it("gives every process (main and each worker pool) a configuration Synapse's own loader accepts", async () => {
     const objects = await renderOverlay(tier);
-    const checks = await checkSynapseConfigs(objects, venv, wholeSecrets);
+    const checks = await checkSynapseConfigs(objects, synapse, site.images, wholeSecrets);
     expect(checks.length).toBe(synapseWorkloads(objects).length);
     expect(checks.length).toBeGreaterThanOrEqual(6);
     for (const c of checks) expect(c.output, c.pod).toContain("Config parses OK!");
@@ -57,11 +56,11 @@ describe.each(tiers.map((t) => t.name))("Synapse configuration of %s", (tier) =>
 describe("Synapse's loader rejects a broken configuration (the check can fail)", () => {
   it("names the process and Synapse's error for a writer missing from instance_map and for two typing writers", async () => {
     const objects = await renderOverlay("ccu-1k");
-    const missing = await checkSynapseConfigs(withHomeserver(objects, (c) => { delete c.instance_map["synapse-event-persister-1"]; }), venv, wholeSecrets);
+    const missing = await checkSynapseConfigs(withHomeserver(objects, (c) => { delete c.instance_map["synapse-event-persister-1"]; }), synapse, site.images, wholeSecrets);
     const main = missing.find((c) => c.pod === "synapse-main-0");
     expect(main?.ok).toBe(false);
     expect(main?.output).toMatch(/synapse-event-persister-1[\s\S]*instance_map/);
-    const twoTyping = await checkSynapseConfigs(withHomeserver(objects, (c) => { c.stream_writers.typing = ["synapse-event-persister-0", "synapse-event-persister-1"]; }), venv, wholeSecrets);
+    const twoTyping = await checkSynapseConfigs(withHomeserver(objects, (c) => { c.stream_writers.typing = ["synapse-event-persister-0", "synapse-event-persister-1"]; }), synapse, site.images, wholeSecrets);
     expect(twoTyping.every((c) => !c.ok)).toBe(true);
     expect(twoTyping[0]?.output).toMatch(/typing/);
   });

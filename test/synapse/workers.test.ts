@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { find, renderOverlay } from "../support/repo.ts";
+import { expected } from "../support/site-under-test.ts";
 import { configFiles, synapseWorkloads } from "../support/synapse-processes.ts";
 import { parse } from "yaml";
 
@@ -57,7 +58,7 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
       const sts = statefulSetOf(objects, pod);
       expect(sts, `${instance}: no StatefulSet pod ${pod}`).toBeDefined();
       const st = spec<{ serviceName: string; template: { spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } }>(sts as KubeObject);
-      expect(address.host).toBe(`${pod}.${st.serviceName}.matrix.svc`);
+      expect(address.host).toBe(`${pod}.${st.serviceName}.${expected.namespace}.svc`);
       const svc = find(objects, "Service", st.serviceName);
       expect(spec<{ clusterIP: string }>(svc).clusterIP).toBe("None");
       expect(spec<{ selector: Record<string, string> }>(svc).selector).toEqual(spec<{ selector: { matchLabels: Record<string, string> } }>(sts as KubeObject).selector.matchLabels);

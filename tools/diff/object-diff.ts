@@ -3,6 +3,7 @@
  * field paths that differ. List items with a `name` (containers, env, ports, volumes) are matched by name,
  * so a reordered list is not a change and paths read `containers[synapse].resources`.
  */
+import { structuredPatch } from "diff";
 import type { KubeObject } from "../render/rendered.ts";
 
 export interface FieldChange {
@@ -55,9 +56,24 @@ export function diffObjects(before: KubeObject[], after: KubeObject[]): ObjectCh
 
 function show(value: unknown): string {
   if (value === undefined) return "(absent)";
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  const oneLine = text.includes("\n") ? `${text.split("\n").length} lines` : JSON.stringify(value);
+  const oneLine = JSON.stringify(value);
   return oneLine.length > 80 ? `${oneLine.slice(0, 77)}...` : oneLine;
+}
+
+const isMultiLine = (v: unknown): v is string => typeof v === "string" && v.includes("\n");
+
+/** A changed multi-line value (a config file in a ConfigMap) as a unified line diff with one line of context. */
+export function lineDiff(before: string, after: string, maxLines = 60): string[] {
+  const patch = structuredPatch("before", "after", before, after, "", "", { context: 1 });
+  const lines = patch.hunks.flatMap((h) => [`@@ -${h.oldStart},${h.oldLines} +${h.newStart},${h.newLines} @@`, ...h.lines]);
+  return lines.length > maxLines ? [...lines.slice(0, maxLines), `… ${lines.length - maxLines} more line(s)`] : lines;
+}
+
+function formatField(f: FieldChange): string[] {
+  if (isMultiLine(f.before) || isMultiLine(f.after)) {
+    return [`    ${f.path}:`, ...lineDiff(typeof f.before === "string" ? f.before : "", typeof f.after === "string" ? f.after : "").map((l) => `      ${l}`)];
+  }
+  return [`    ${f.path}: ${show(f.before)} → ${show(f.after)}`];
 }
 
 export function formatChanges(tier: string, c: ObjectChanges, maxFields = 25): string {
@@ -67,7 +83,7 @@ export function formatChanges(tier: string, c: ObjectChanges, maxFields = 25): s
   for (const k of c.removed) lines.push(`- ${k}`);
   for (const ch of c.changed) {
     lines.push(`~ ${ch.object}`);
-    for (const f of ch.fields.slice(0, maxFields)) lines.push(`    ${f.path}: ${show(f.before)} → ${show(f.after)}`);
+    for (const f of ch.fields.slice(0, maxFields)) lines.push(...formatField(f));
     if (ch.fields.length > maxFields) lines.push(`    … ${ch.fields.length - maxFields} more field(s)`);
   }
   return lines.join("\n");

@@ -7,6 +7,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { s3ProviderVersion } from "../../apps/synapse/process.ts";
+import type { Images } from "../../apps/site/site.ts";
 import { repoRoot } from "../emit/load-config.ts";
 
 export const labRoot = process.env.MATRIX_LAB_DIR ?? join(repoRoot, ".lab");
@@ -40,7 +42,23 @@ export interface Toolchain {
   synapseVersion: string;
   venv: string;
   python: string;
+  /** What the media image adds to Synapse's (the S3 storage provider), when the site names one; else null. */
+  mediaModules: string | null;
   versitygw: string;
+}
+
+/** What stands in for a container image in the lab: directories first on PATH, and what the image sets in its environment. */
+export interface ImageStandIn {
+  path: string[];
+  env: Record<string, string>;
+}
+
+/** The stand-in for each image a lab pod may run; an image the lab cannot run is an error naming it. */
+export function imageStandIn(t: Omit<Toolchain, "versitygw">, images: Images, image: string): ImageStandIn {
+  if (image === images.synapseMedia && t.mediaModules) return { path: [join(t.venv, "bin")], env: { PYTHONPATH: t.mediaModules } };
+  if (image === images.synapse) return { path: [join(t.venv, "bin")], env: {} };
+  if (image === images.haproxy) return { path: ["/usr/sbin"], env: {} };
+  throw new Error(`the lab has no stand-in for image ${image}`);
 }
 
 /** `ghcr.io/element-hq/synapse:v1.157.0` → `1.157.0`: the PyPI release that is the image's code. */
@@ -95,23 +113,37 @@ function requirePackages(binaries: [string, string][]): void {
   }
 }
 
-/** Synapse alone, for checking configurations with Synapse's own loader (npm test). */
-export function ensureSynapse(synapseImage: string): Omit<Toolchain, "versitygw"> {
-  requirePackages(systemBinaries.filter(([bin]) => bin === "/usr/bin/pg_config"));
-  mkdirSync(labRoot, { recursive: true });
-  const synapseVersion = synapseVersionOf(synapseImage);
-  return { synapseVersion, ...ensureVenv(synapseVersion) };
+/**
+ * The media image's addition (apps/synapse-workers/media-image/Dockerfile): the pinned S3 storage provider,
+ * installed apart from the venv so that the default media pods still prove their own installer works.
+ */
+function ensureMediaModules(python: string): string {
+  const dir = join(labRoot, `media-image-s3-${s3ProviderVersion}`);
+  const stamp = join(dir, ".installed");
+  if (existsSync(stamp)) return dir;
+  run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", dir, `synapse-s3-storage-provider==${s3ProviderVersion}`]);
+  writeFileSync(stamp, s3ProviderVersion);
+  return dir;
 }
 
-export function ensureToolchain(synapseImage: string): Toolchain {
+/** Synapse alone, for checking configurations with Synapse's own loader (npm test). */
+export function ensureSynapse(images: Pick<Images, "synapse" | "synapseMedia">): Omit<Toolchain, "versitygw"> {
+  requirePackages(systemBinaries.filter(([bin]) => bin === "/usr/bin/pg_config"));
+  mkdirSync(labRoot, { recursive: true });
+  const synapseVersion = synapseVersionOf(images.synapse);
+  const venv = ensureVenv(synapseVersion);
+  return { synapseVersion, ...venv, mediaModules: images.synapseMedia ? ensureMediaModules(venv.python) : null };
+}
+
+export function ensureToolchain(images: Pick<Images, "synapse" | "synapseMedia">): Toolchain {
   requirePackages(systemBinaries);
-  return { ...ensureSynapse(synapseImage), versitygw: ensureS3Server() };
+  return { ...ensureSynapse(images), versitygw: ensureS3Server() };
 }
 
 /** Installs the toolchain from the command line (`node tools/lab/toolchain.ts`), for .ci/run. */
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { loadSite } = await import("../emit/load-config.ts");
   const site = await loadSite();
-  const t = ensureToolchain(site.images.synapse);
+  const t = ensureToolchain(site.images);
   console.log(`lab toolchain: Synapse ${t.synapseVersion} in ${t.venv}; S3 server ${t.versitygw}`);
 }

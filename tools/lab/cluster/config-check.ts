@@ -12,7 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubeObject } from "../../render/rendered.ts";
-import { labRoot } from "../toolchain.ts";
+import type { Images } from "../../../apps/site/site.ts";
+import { imageStandIn, labRoot, type Toolchain } from "../toolchain.ts";
+
+type SynapseToolchain = Omit<Toolchain, "versitygw">;
 import { synapseFileToLoopback } from "./loopback.ts";
 import { labWorkloads } from "./workloads.ts";
 import { preparePod, type Kubelet, type PodTemplate } from "./pods.ts";
@@ -50,14 +53,14 @@ function placeholderSecrets(templates: PodTemplate[], synapseSecretKeys: Record<
  * Checks every Synapse workload of a rendered overlay. `secretKeys` lists the keys of Secrets mounted whole
  * (the Synapse Secret). Runs two loaders at a time (two cores).
  */
-export async function checkSynapseConfigs(objects: KubeObject[], venv: string, secretKeys: Record<string, string[]>): Promise<ConfigCheck[]> {
+export async function checkSynapseConfigs(objects: KubeObject[], synapse: SynapseToolchain, images: Images, secretKeys: Record<string, string[]>): Promise<ConfigCheck[]> {
   const workloads = labWorkloads(objects).filter((w) => w.template.metadata?.labels?.["app.kubernetes.io/name"] === "synapse");
   const dir = mkdtempSync(join(tmpdir(), "matrix-gitops-config-check-"));
   const kubelet: Kubelet = {
     dir, namespace: "lab", objects, secrets: placeholderSecrets(workloads.map((w) => w.template), secretKeys),
     resolve: () => undefined,
     cacheDir: join(labRoot, "cache"),
-    imagePath: () => [join(venv, "bin")],
+    image: (image) => imageStandIn(synapse, images, image),
     transform: (_cm, key, text, runtime) => (key.endsWith(".yaml") ? synapseFileToLoopback(text, runtime) : text),
   };
   try {

@@ -14,7 +14,7 @@ import type { Site } from "../../../apps/site/site.ts";
 import { loadSite, repoRoot } from "../../emit/load-config.ts";
 import { kustomizeBuild } from "../../render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../render/rendered.ts";
-import { ensureToolchain, labRoot, type Toolchain } from "../toolchain.ts";
+import { ensureToolchain, imageStandIn, labRoot, type Toolchain } from "../toolchain.ts";
 import { secretKeys } from "../../../apps/synapse/paths.ts";
 import { HaproxyLog } from "./haproxy-log.ts";
 import { haproxyCfgToLoopback, synapseFileToLoopback } from "./loopback.ts";
@@ -107,7 +107,7 @@ function serviceOfHost(host: string, site: Site): string {
 
 export async function startLab(options: LabOptions): Promise<Lab> {
   const site = options.site ?? await loadSite();
-  const toolchain = ensureToolchain(site.images.synapse);
+  const toolchain = ensureToolchain(site.images);
   const objects = options.objects ?? parseRendered(await kustomizeBuild(join(repoRoot, "overlays", options.tier)));
   const dir = mkdtempSync(join(tmpdir(), `matrix-gitops-lab-${options.tier}-`));
   // PostgreSQL runs as its own user and must reach its data directory below this one.
@@ -165,11 +165,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const kubelet: Kubelet = {
       dir, namespace: site.namespace, objects, secrets, resolve: (n) => network.resolve(n),
       cacheDir: join(labRoot, "cache"),
-      imagePath(image) {
-        if (/\/synapse(-[a-z]+)?:/.test(image)) return [join(toolchain.venv, "bin")];
-        if (/\/haproxy:/.test(image)) return ["/usr/sbin"];
-        throw new Error(`the lab has no stand-in for image ${image}`);
-      },
+      image: (image) => imageStandIn(toolchain, site.images, image),
       transform(_cm, key, text, runtime) {
         if (key.endsWith(".yaml")) return synapseFileToLoopback(text, runtime);
         if (key === "haproxy.cfg") return haproxyCfgToLoopback(text, runtime, { nameserver: `${dns.address}:${dns.port}`, maxconnCap: Math.floor((descriptorLimit() - 200) / 2) });
@@ -329,7 +325,7 @@ async function runSecretsJob(k: Kubelet, objects: KubeObject[], site: Site, stop
   mkdirSync(join(dir, "sa"), { recursive: true });
   writeFileSync(join(dir, "sa", "token"), api.token, { mode: 0o600 });
   // Asynchronously: the Secrets API it talks to runs in this process.
-  await run(join(k.imagePath(site.images.synapse)[0] as string, "python"), [join(repoRoot, "apps", "synapse", "init-secrets.py")], {
+  await run(join(k.image(site.images.synapse).path[0] as string, "python"), [join(repoRoot, "apps", "synapse", "init-secrets.py")], {
     encoding: "utf8", timeout: 60_000,
     env: { PATH: "/usr/bin:/bin", K8S_API_URL: api.url, SA_DIR: join(dir, "sa"), SECRET_NAMESPACE: site.namespace, SECRETS: JSON.stringify({ [site.secrets.name]: Object.values(secretKeys) }) },
   }).catch((e: Error & { stdout?: string; stderr?: string }) => {

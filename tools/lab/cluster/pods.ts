@@ -13,6 +13,7 @@ import type { KubeObject } from "../../render/rendered.ts";
 import { envValueToLoopback, mapPathsInText, type Mount, type PodRuntime } from "./loopback.ts";
 import { httpOk, startProcess, waitUntil, type LabProcess } from "./processes.ts";
 import type { SecretStore } from "./secrets.ts";
+import type { ImageStandIn } from "../toolchain.ts";
 
 interface EnvVar {
   name: string;
@@ -51,8 +52,8 @@ export interface Kubelet {
   namespace: string;
   objects: KubeObject[];
   secrets: SecretStore;
-  /** Directories to put first on PATH for a container image (what stands in for the image). */
-  imagePath(image: string): string[];
+  /** What stands in for a container image: PATH directories and the image's own environment. */
+  image(image: string): ImageStandIn;
   transform: FileTransform;
   resolve(name: string): string | undefined;
   /** Cache for init containers' output volumes, keyed by the container spec. */
@@ -152,8 +153,9 @@ export function preparePod(k: Kubelet, pod: string, address: string, template: P
   }
   for (const init of template.spec.initContainers ?? []) runInit(k, pod, init, runtimeFor(init), volumeDirs);
   const runtime = runtimeFor(main);
-  const path = [...k.imagePath(main.image), "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].join(":");
-  return { runtime, container: main, argv: commandOf(main, runtime.mounts), env: { PATH: path, LANG: "C.UTF-8", ...envOf(k, pod, main, runtime) }, dir: podDir };
+  const image = k.image(main.image);
+  const path = [...image.path, "/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"].join(":");
+  return { runtime, container: main, argv: commandOf(main, runtime.mounts), env: { PATH: path, LANG: "C.UTF-8", ...image.env, ...envOf(k, pod, main, runtime) }, dir: podDir };
 }
 
 /** Prepares the pod and starts its first container. */
@@ -178,8 +180,9 @@ function runInit(k: Kubelet, pod: string, c: ContainerSpec, runtime: PodRuntime,
   const cache = join(k.cacheDir, `init-${specHash(c)}`);
   if (!existsSync(cache)) {
     const argv = commandOf(c, runtime.mounts);
-    const path = [...k.imagePath(c.image), "/usr/bin", "/bin"].join(":");
-    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", timeout: 600_000, env: { PATH: path, ...envOf(k, pod, c, runtime) } });
+    const image = k.image(c.image);
+    const path = [...image.path, "/usr/bin", "/bin"].join(":");
+    const r = spawnSync(argv[0] as string, argv.slice(1), { encoding: "utf8", timeout: 600_000, env: { PATH: path, ...image.env, ...envOf(k, pod, c, runtime) } });
     if (r.status !== 0) throw new PodFailed(`${pod}: init container ${c.name} failed (${r.error?.message ?? `exit ${r.status}`}):\n${`${r.stdout}${r.stderr}`.slice(-2000)}`);
     const staging = `${cache}.tmp-${process.pid}`;
     for (const m of outputs) cpSync(volumeDirs.get(m.name) as string, join(staging, m.name), { recursive: true });

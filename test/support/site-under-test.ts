@@ -1,0 +1,41 @@
+/**
+ * The site the suite is testing: the repo's own `apps/site/site.config.ts`, or a fixture site named by
+ * `MATRIX_GITOPS_SITE` (npm run test:sites). Tests take names, hosts and switches from here, never from the
+ * example's literals, so a team's own site passes too. `generatedRoot` is the tree they read: the committed
+ * one for the repo's site, a scratch emit of the fixture otherwise (test/support/emit-site-tree.ts).
+ */
+import { pathToFileURL } from "node:url";
+import { resolveSite, type SiteInput } from "../../apps/site/site.ts";
+import { defaultSiteFile, repoRoot } from "../../tools/emit/load-config.ts";
+
+export const siteFile = defaultSiteFile;
+export const siteInput = (await import(pathToFileURL(siteFile).href) as { default: SiteInput }).default;
+export const site = resolveSite(siteInput);
+export const generatedRoot = process.env.MATRIX_GITOPS_TEST_TREE ?? repoRoot;
+/** Tiers some Argo CD target deploys. */
+export const deployedTiers = [...new Set(site.argocd.targets.map((t) => t.tier))];
+
+/**
+ * What the site input means, worked out from the input and the defaults the README documents, not by the
+ * code under test: tests compare rendered output with these.
+ */
+const domain = siteInput.domain;
+export const expected = {
+  serverName: siteInput.serverName ?? domain,
+  namespace: siteInput.namespace ?? "matrix",
+  hosts: {
+    matrix: siteInput.hosts?.matrix ?? `matrix.${domain}`,
+    element: siteInput.hosts?.element ?? `chat.${domain}`,
+    rtc: siteInput.hosts?.rtc ?? `rtc.${domain}`,
+    turn: siteInput.hosts?.turn ?? `turn.${domain}`,
+  },
+  calls: siteInput.calls?.enabled !== false,
+  turnNodeSelector: siteInput.calls?.turnNodeSelector ?? { "matrix-gitops.io/turn": "true" },
+  clusterDomain: siteInput.clusterDomain ?? "cluster.local",
+  synapseSecret: siteInput.secrets?.existingSecret ?? "synapse-secrets",
+  secretGenerated: siteInput.secrets?.existingSecret === undefined,
+  adminAllowFrom: siteInput.haproxy?.adminAllowFrom ?? [],
+  ingressNamespace: siteInput.network?.ingressNamespace ?? "ingress-nginx",
+  monitoringNamespace: siteInput.network?.monitoringNamespace ?? "monitoring",
+  argocdNamespace: siteInput.argocd?.namespace ?? "argocd",
+};
