@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -16,13 +17,33 @@ describe("PR pipeline and dependency updates", () => {
     expect(runs).toMatch(/npx nx affected -t build validate typecheck test --base=/);
     expect(runs).toContain("npx nx run overlays:validate");
     expect(runs).toMatch(/npx nx run overlays:diff --base=.*GITHUB_STEP_SUMMARY/s);
+    expect(runs).toContain("npm run test:sites");
   });
 
-  it("runs only targets that exist", () => {
-    const projects = ["overlays", "tools", "test"].map((p) => JSON.parse(readFileSync(join(repoRoot, p, "project.json"), "utf8")) as { targets: Record<string, unknown> });
-    const targets = new Set(projects.flatMap((p) => Object.keys(p.targets)));
-    for (const t of ["build", "validate", "typecheck", "test", "check", "diff", "emit"]) expect(targets.has(t), t).toBe(true);
+  it("keeps Debian from starting services rather than stopping them by name, in CI and in the workflow", () => {
+    const ci = readFileSync(join(repoRoot, ".ci/run"), "utf8");
+    for (const script of [runs, ci]) {
+      expect(script).toContain("exit 101");
+      expect(script).not.toMatch(/systemctl stop|pkill|killall/);
+    }
+    expect(ci).toMatch(/^npm test\nnpm run test:sites\n/m);
   });
+
+  it("states the Node requirement the package declares", () => {
+    const engines = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { engines: { node: string } }).engines.node;
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const major = /^>=(\d+)$/.exec(engines)?.[1];
+    expect(major).toBeDefined();
+    expect(readme).toContain(`Node ${major} or newer`);
+  });
+
+  it.each(["apps/site/site.ts", "tools/emit/cli.ts", "base/kustomization.yaml", "overlays/ccu-1k/kustomization.yaml", "argocd/apps/kustomization.yaml"])(
+    "makes nx affected select the tests when %s changes", (file) => {
+      const r = spawnSync(join(repoRoot, "node_modules/.bin/nx"), ["show", "projects", "--affected", `--files=${file}`],
+        { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, NX_DAEMON: "false" } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.split("\n").map((l) => l.trim())).toContain("test");
+    });
 
   it("lets Renovate find every pinned image", () => {
     const renovate = JSON.parse(readFileSync(join(repoRoot, "renovate.json"), "utf8")) as { customManagers: { matchStrings: string[]; managerFilePatterns: string[] }[] };
