@@ -39,7 +39,9 @@ const v = {
   r0v3u: "(r0|v3|unstable)",
 };
 
-export const mediaPatterns = ["^/_matrix/media/", "^/_matrix/client/v1/media/", "^/_matrix/federation/v1/media/", "^/_synapse/media/"];
+// Synapse 1.157 mounts media under these three prefixes only (generic_worker.py, `media` resource); there is no
+// `/_synapse/media/` resource, so a rule for it would only send 404s to the media pool.
+export const mediaPatterns = ["^/_matrix/media/", "^/_matrix/client/v1/media/", "^/_matrix/federation/v1/media/"];
 
 /** Media admin APIs: only reachable when the admin allow-list admits the client. */
 export const mediaAdminPatterns = [

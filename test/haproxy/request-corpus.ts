@@ -141,7 +141,7 @@ export const corpus: CorpusRequest[] = [
   get("/_matrix/client/v1/media/download/example.org/abcdef", "media"),
   get("/_matrix/client/v1/media/config", "media"),
   get("/_matrix/federation/v1/media/download/abcdef", "media"),
-  get("/_synapse/media/v1/something", "media"),
+  get("/_matrix/media/r0/download/example.org/abcdef", "media"),
   // Main only (no worker may serve these)
   post("/_matrix/client/v3/account/password", "main"),
   post("/_matrix/client/v3/account/3pid/add", "main"),
