@@ -97,4 +97,21 @@ describe("Element Web served by a real nginx with the generated server block", (
     const config = await (await fetch(`http://127.0.0.1:${port}/config.json`)).json() as ElementConfig;
     expect(config.default_server_config["m.homeserver"].base_url).toBe("https://matrix.example.org");
   });
+
+  it.each<[string, string, number]>([
+    ["GET", "/missing-bundle.js", 404],
+    ["GET", "/config.missing.json", 404],
+    ["GET", "/i18n/missing.json", 404],
+    ["POST", "/index.html", 405],
+  ])("sends the same security headers on an error response (%s %s → %i)", async (method, path, status) => {
+    const r = await fetch(`http://127.0.0.1:${port}${path}`, { method });
+    expect(r.status).toBe(status);
+    // nginx drops add_header on error statuses unless the header is added `always`.
+    expect(r.headers.get("content-security-policy") ?? "").toContain("frame-ancestors 'self'");
+    expect(r.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(r.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+    expect(r.headers.get("referrer-policy")).toBe("no-referrer");
+    expect(r.headers.get("x-robots-tag")).toBe("noindex, nofollow, noarchive, noimageindex");
+    expect(r.headers.get("server")).toBe("nginx");
+  });
 });

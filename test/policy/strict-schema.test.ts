@@ -72,7 +72,7 @@ describe("schemas for kubeconform's custom resources", () => {
       expect(validate(cr), `${cr.kind}/${cr.metadata.name}: ${JSON.stringify(validate.errors)}`).toBe(true);
       expect(validate({ ...cr, spec: { ...(cr.spec as object), typo: true } })).toBe(false);
     }
-    expect(readdirSync(dir).length).toBe(2);
+    expect(readdirSync(dir).length).toBe(expected.calls ? 2 : 1);
   });
 
   it("passes flags before files, pins the Kubernetes version and points at the repo's schemas", () => {

@@ -105,13 +105,18 @@ export const policyRules: readonly PolicyRule[] = [
   },
   {
     id: "service-selects-pod",
-    description: "Every Service selects the pods of some workload.",
+    description: "Every Service selects the pods of some workload, and each named target port is a port those pods name.",
     check(objects) {
       const workloads = workloadsOf(objects);
       return objects.filter((o) => o.kind === "Service" && (o.spec as { type?: string }).type !== "ExternalName").flatMap((svc) => {
-        const selector = (svc.spec as { selector?: Record<string, string> }).selector;
-        return workloads.some((w) => selectorMatches(selector, w.templateLabels)) ? []
-          : [{ rule: "service-selects-pod", object: objectId(svc), message: `selector ${JSON.stringify(selector ?? {})} matches no pod template` }];
+        const spec = svc.spec as { selector?: Record<string, string>; ports?: { name?: string; targetPort?: string | number }[] };
+        const selected = workloads.filter((w) => selectorMatches(spec.selector, w.templateLabels));
+        if (selected.length === 0) return [{ rule: "service-selects-pod", object: objectId(svc), message: `selector ${JSON.stringify(spec.selector ?? {})} matches no pod template` }];
+        // A named target port that no selected container declares leaves the Service without endpoints.
+        const named = new Set(selected.flatMap((w) => ((w.pod as { containers?: { ports?: { name?: string }[] }[] }).containers ?? [])
+          .flatMap((c) => (c.ports ?? []).map((p) => p.name))));
+        return (spec.ports ?? []).filter((p) => typeof p.targetPort === "string" && !named.has(p.targetPort))
+          .map((p) => ({ rule: "service-selects-pod", object: objectId(svc), message: `target port "${String(p.targetPort)}" is not a port name of the selected pods` }));
       });
     },
   },
