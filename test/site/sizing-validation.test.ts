@@ -41,6 +41,12 @@ describe("sizing table", () => {
     ["an HPA max above the documented maximum", (t) => ({ ...t, workers: { ...t.workers, media: { ...t.workers.media, max: 9 } } }), "sizing[ccu-5k].workers.media.max"],
     ["an HPA target above 100%", (t) => ({ ...t, workers: { ...t.workers, generic: { ...t.workers.generic, targetCpuPercent: 150 } } }), "sizing[ccu-5k].workers.generic.targetCpuPercent"],
     ["a malformed tier name", (t) => ({ ...t, name: "large" }), "sizing[large].name"],
+    ["a CPU limit above the per-pod bound (a missing m)", (t) => ({ ...t, main: { ...t.main, limits: { ...t.main.limits, cpu: "4000" } } }), "sizing[ccu-5k].main.limits.cpu"],
+    ["a memory request above the per-pod bound", (t) => ({ ...t, haproxy: { ...t.haproxy, resources: { ...t.haproxy.resources, requests: { cpu: "1", memory: "512Gi" }, limits: { cpu: "1", memory: "512Gi" } } } }), "sizing[ccu-5k].haproxy.resources.requests.memory"],
+    ["a memory quantity that is not one", (t) => ({ ...t, main: { ...t.main, requests: { ...t.main.requests, memory: "4GB" } } }), "sizing[ccu-5k].main.requests.memory"],
+    ["a replica count as a string", (t) => ({ ...t, workers: { ...t.workers, federationSenders: "2" as unknown as number } }), "sizing[ccu-5k].workers.federationSenders"],
+    ["an unknown optional role", (t) => ({ ...t, optionalRoles: ["typing-writer", "typing_writer" as never] }), "sizing[ccu-5k].optionalRoles[1]"],
+    ["a typo in a key", (t) => ({ ...t, workers: { ...t.workers, eventPersister: 2 } as never }), "sizing[ccu-5k].workers.eventPersister"],
   ])("rejects %s, naming the field", (_label, edit, field) => {
     expect(fieldsAfter(edit)).toContain(field);
   });
