@@ -67,6 +67,17 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
     }
   });
 
+  it("trusts X-Forwarded-For on the HTTP port HAProxy reaches, and on no other listener", async () => {
+    // Without x_forwarded Synapse sees HAProxy's address for every client: one rate-limit bucket for all users.
+    for (const w of synapseWorkloads(await renderOverlay(name))) {
+      const config = w.config(w.pods[0] as string) as { listeners?: { port: number; type: string; x_forwarded?: boolean }[]; worker_listeners?: { port: number; type: string; x_forwarded?: boolean }[] };
+      const listeners = config.worker_listeners ?? config.listeners ?? [];
+      expect(listeners.filter((l) => l.type === "http").map((l) => [l.port, l.x_forwarded === true]), w.name)
+        .toEqual(listeners.filter((l) => l.type === "http").map((l) => [l.port, l.port === 8008]));
+      expect(listeners.some((l) => l.port === 8008), w.name).toBe(true);
+    }
+  });
+
   it("runs exactly as many named pods as the configuration lists, and no Deployment holds a named instance", async () => {
     const objects = await renderOverlay(name);
     const s = shared(objects);

@@ -81,7 +81,7 @@ try {
       }
       const tsc = run(node, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], clone, 300_000);
       const vitest = tsc.status === 0 ? run(node, ["node_modules/vitest/vitest.mjs", "run", "--bail=1"], clone, 1_200_000) : tsc;
-      const failed = /^ FAIL {2}(.*)$/m.exec(vitest.stdout.replace(/\x1b\[[0-9;]*m/g, ""))?.[1] ?? (vitest.status !== 0 ? `exit ${vitest.status}` : "");
+      const failed = /^ FAIL {2}(.*)$/m.exec(`${vitest.stdout}${vitest.stderr}`.replace(/\x1b\[[0-9;]*m/g, ""))?.[1] ?? (vitest.status !== 0 ? `exit ${vitest.status}` : "");
       results.push({ id: m.id, caught: vitest.status !== 0, how: vitest.status !== 0 ? failed.slice(0, 110) : "SURVIVED", seconds: Math.round((Date.now() - started) / 1000) });
     } finally {
       writeFileSync(path, original);
