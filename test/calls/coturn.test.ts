@@ -38,7 +38,7 @@ function loopbackConfig(config: TurnConfig, port: number, tlsPort: number, dir: 
       out.push([k, "127.0.0.0-127.0.0.1"], [k, "127.0.0.3-127.255.255.255"]);
     } else out.push([k, v]);
   }
-  out.push(["listening-ip", "127.0.0.1"], ["relay-ip", "127.0.0.1"], ["no-tls", true], ["no-dtls", true],
+  out.push(["listening-ip", "127.0.0.1"], ["relay-ip", "127.0.0.1"], ["relay-ip", "::1"], ["no-tls", true], ["no-dtls", true],
     ["allow-loopback-peers", true], ["pidfile", join(dir, "turnserver.pid")], ["userdb", join(dir, "turndb")]);
   return out;
 }
@@ -66,9 +66,9 @@ describe("coturn with the generated configuration (real turnserver on 127.0.0.1)
     for (const p of [turn, peer]) if (p?.pid && p.exitCode === null && p.signalCode === null) process.kill(p.pid, "SIGTERM");
   });
 
-  async function allocate(username: string, password: string, peerAddress: string): Promise<{ ok: boolean; output: string }> {
+  async function allocate(username: string, password: string, peerAddress: string, relay: "ipv4" | "ipv6" = "ipv4"): Promise<{ ok: boolean; output: string }> {
     try {
-      const { stdout, stderr } = await run("turnutils_uclient", ["-p", String(port), "-e", peerAddress, "-r", String(peerPort),
+      const { stdout, stderr } = await run("turnutils_uclient", [...(relay === "ipv6" ? ["-x"] : []), "-p", String(port), "-e", peerAddress, "-r", String(peerPort),
         "-u", username, "-w", password, "-n", "3", "-m", "1", "127.0.0.1"], { timeout: 20_000 });
       return { ok: true, output: stdout + stderr };
     } catch (e) {
@@ -97,6 +97,15 @@ describe("coturn with the generated configuration (real turnserver on 127.0.0.1)
     const r = await allocate(username, password, "127.0.0.2");
     expect(r.ok).toBe(false);
     expect(r.output).toMatch(/Cannot complete Allocation|401/);
+  });
+
+  // ::ffff:127.0.0.2 is the allowed IPv4 peer written as IPv4-mapped IPv6: only the mapped range's entry refuses it.
+  it.each([["::1", "carol"], ["::ffff:127.0.0.2", "dave"], ["::ffff:169.254.169.254", "erin"]])("refuses an IPv6 relay to the denied peer %s", async (peerAddress, user) => {
+    // A refused allocation still counts against the user's quota until it expires: one user per case.
+    const { username, password } = synapseTurnCredentials(secret, `@${user}:example.org`, Math.floor(Date.now() / 1000) + 3600);
+    const r = await allocate(username, password, peerAddress, "ipv6");
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain("403 (Forbidden IP)");
   });
 
   it("refuses to relay to a peer in a denied range", async () => {
