@@ -8,12 +8,9 @@ import { pathToFileURL } from "node:url";
 import { resolveSite, type SiteInput } from "../../apps/site/site.ts";
 import { defaultSiteFile, repoRoot } from "../../tools/emit/load-config.ts";
 
-export const siteFile = defaultSiteFile;
-export const siteInput = (await import(pathToFileURL(siteFile).href) as { default: SiteInput }).default;
+export const siteInput = (await import(pathToFileURL(defaultSiteFile).href) as { default: SiteInput }).default;
 export const site = resolveSite(siteInput);
 export const generatedRoot = process.env.MATRIX_GITOPS_TEST_TREE ?? repoRoot;
-/** Tiers some Argo CD target deploys. */
-export const deployedTiers = [...new Set(site.argocd.targets.map((t) => t.tier))];
 
 /**
  * What the site input means, worked out from the input and the defaults the README documents, not by the
