@@ -61,11 +61,12 @@ export function cloneWithTreeUnderTest(): string {
   const clone = join(tempDir("clone"), "repo");
   const git = (...args: string[]) => spawnSync("git", ["-C", clone, ...args], { encoding: "utf8" });
   spawnSync("git", ["clone", "-q", repoRoot, clone]);
-  if (generatedRoot !== repoRoot) {
-    const tierDirs = (root: string) => readdirSync(join(root, "overlays")).filter((d) => d.startsWith("ccu-")).map((d) => `overlays/${d}`);
-    for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(clone)]) rmSync(join(clone, p), { recursive: true, force: true });
-    for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(generatedRoot)]) cpSync(join(generatedRoot, p), join(clone, p), { recursive: true });
-    git("add", "-A");
+  // The tree under test may differ from the last commit: a fixture site, or a site edited and rebuilt but not committed.
+  const tierDirs = (root: string) => readdirSync(join(root, "overlays")).filter((d) => d.startsWith("ccu-")).map((d) => `overlays/${d}`);
+  for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(clone)]) rmSync(join(clone, p), { recursive: true, force: true });
+  for (const p of ["base", "argocd/apps", "argocd/bootstrap", ...tierDirs(generatedRoot)]) cpSync(join(generatedRoot, p), join(clone, p), { recursive: true });
+  git("add", "-A");
+  if (git("status", "--porcelain").stdout.trim() !== "") {
     git("-c", "user.name=test", "-c", "user.email=test@example.invalid", "commit", "-q", "-m", "tree under test");
   }
   return clone;
