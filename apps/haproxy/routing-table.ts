@@ -43,7 +43,7 @@ const v = {
 // `/_synapse/media/` resource, so a rule for it would only send 404s to the media pool.
 export const mediaPatterns = ["^/_matrix/media/", "^/_matrix/client/v1/media/", "^/_matrix/federation/v1/media/"];
 
-/** Media admin APIs: only reachable when the admin allow-list admits the client. */
+/** Media admin APIs: served by the media workers, reached through HAProxy's admin listener only. */
 export const mediaAdminPatterns = [
   "^/_synapse/admin/v1/purge_media_cache$",
   "^/_synapse/admin/v1/room/.*/media.*$",
@@ -56,7 +56,7 @@ export const mediaAdminPatterns = [
 export const routingTable: readonly Route[] = [
   {
     id: "media", doc: "synapse.app.media_repository", to: ["media"], balance: "leastconn",
-    patterns: [...mediaPatterns, ...mediaAdminPatterns],
+    patterns: mediaPatterns,
   },
   // Stream writers first: these endpoints must reach the stream's writer when one runs.
   { id: "typing", doc: "The typing stream", to: ["writer:typing"], balance: "roundrobin", patterns: [`^/_matrix/client/${v.all}/rooms/.*/typing`] },
@@ -83,8 +83,10 @@ export const routingTable: readonly Route[] = [
     patterns: [`^/_matrix/client/(api/v1|r0|v3)/initialSync$`, `^/_matrix/client/(api/v1|r0|v3)/rooms/[^/]+/initialSync$`],
   },
   {
+    // Sliding sync (Element X) is a long poll like /sync, served by the same servlet on workers (Synapse 1.157,
+    // rest/client/sync.py `SlidingSyncRestServlet`, registered on every worker).
     id: "sync", doc: "Sync requests", to: ["synchrotron"], balance: "user",
-    patterns: ["^/_matrix/client/(r0|v3)/sync$", "^/_matrix/client/(api/v1|r0|v3)/events$"],
+    patterns: ["^/_matrix/client/(r0|v3)/sync$", "^/_matrix/client/(api/v1|r0|v3)/events$", "^/_matrix/client/unstable/org.matrix.simplified_msc3575/sync$"],
   },
   // Pagination: every request for one room to the same instance.
   { id: "pagination", doc: "Pagination requests", to: ["generic"], balance: "room", patterns: [`^/_matrix/client/${v.all}/rooms/.*/messages$`] },

@@ -115,8 +115,15 @@ const siteInputSchema = strict({
   /** IngressClass of the ingress controller (TLS termination, 100 MB bodies). Default: `nginx`. */
   ingressClassName: k8sResourceName("an IngressClass name").optional(),
   haproxy: strict({
-    /** CIDRs allowed to reach `/_synapse/admin` through the public entry point. Default: none. */
-    adminAllowFrom: z.array(cidr, { error: expected("a list of CIDRs") }).optional(),
+    /**
+     * Peers whose last X-Forwarded-For entry HAProxy takes as the client address (the ingress controller's pod
+     * network). Default: the private ranges pod networks use. Narrow it to the ingress controller's pods.
+     */
+    trustedProxies: z.array(cidr, { error: expected("a list of CIDRs") }).optional(),
+    /** Removed: the admin API is never served on the public entry point. */
+    adminAllowFrom: z.never({
+      error: () => "removed: the admin API is served only on HAProxy's loopback admin listener, reached with `kubectl port-forward deploy/haproxy 8009` (apps/haproxy/README.md); delete this key",
+    }).optional(),
   }).optional(),
   /** Namespaces NetworkPolicies admit: the ingress controller's and Prometheus's. */
   network: strict({
@@ -226,9 +233,12 @@ function derive(input: ParsedInput) {
       ingressNamespace: input.network?.ingressNamespace ?? "ingress-nginx",
       monitoringNamespace: input.network?.monitoringNamespace ?? "monitoring",
     },
-    haproxy: { adminAllowFrom: input.haproxy?.adminAllowFrom ?? [] },
+    haproxy: { trustedProxies: input.haproxy?.trustedProxies ?? [...privateNetworks] },
   };
 }
+
+/** RFC 1918, carrier-grade NAT and IPv6 unique-local ranges: where pod networks live. */
+export const privateNetworks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"] as const;
 
 export interface SecretKeyRef { name: string; key: string }
 export type Site = ReturnType<typeof derive>;

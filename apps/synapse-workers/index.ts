@@ -5,7 +5,7 @@
  * (synchrotron, generic, media, federation reader, initial sync) are owned by an HPA.
  */
 import { Service } from "kubernetes-models/v1";
-import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
+import { StatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
@@ -70,16 +70,12 @@ function podTemplate(site: Site, pool: WorkerPool, hash: string) {
 function workload(site: Site, pool: WorkerPool, hash: string): Manifest {
   const selector = { matchLabels: selectorLabels(identity(pool)) };
   const template = podTemplate(site, pool, hash);
-  if (pool.workload === "Deployment") {
-    // No `replicas`: the HPA owns the count, and a value here would fight it on every sync.
-    return new Deployment({
-      metadata: meta(site, pool),
-      spec: { selector, template, strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: 0 } } },
-    });
-  }
+  // Every pool is a StatefulSet: named instances need stable names for Synapse, and autoscaled pools need them
+  // for HAProxy, which hashes users and rooms over one named server per pod so that both replicas agree.
   return new StatefulSet({
     metadata: meta(site, pool),
     spec: {
+      // No `replicas` for autoscaled pools: the HPA owns the count, and a value here would fight it on every sync.
       ...(pool.scaling.kind === "named" ? { replicas: pool.scaling.replicas } : {}),
       serviceName: pool.name,
       podManagementPolicy: "Parallel",
@@ -105,7 +101,7 @@ function autoscaler(site: Site, pool: WorkerPool): Manifest[] {
     // Last wave: an HPA reports degraded until metrics flow, which must not hold up the rest of the sync.
     metadata: meta(site, pool, syncWave.final),
     spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: pool.workload, name: pool.name },
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: pool.name },
       minReplicas: b.min,
       maxReplicas: b.max,
       metrics: [
@@ -172,7 +168,7 @@ export const synapseWorkers: Component = {
     for (const pool of config.topology.pools) {
       patches.push({
         apiVersion: "apps/v1",
-        kind: pool.workload,
+        kind: "StatefulSet",
         metadata: { name: pool.name, namespace: site.namespace },
         spec: {
           ...(pool.scaling.kind === "named" ? { replicas: pool.scaling.replicas } : {}),

@@ -1,6 +1,6 @@
 /**
- * The Synapse processes a tier runs, as data: which pools exist, which are named instances (stable
- * StatefulSet pods listed in the shared config) and which autoscale, what each listens for and which streams
+ * The Synapse processes a tier runs, as data: which pools exist, which are named instances (listed in the shared
+ * config) and which autoscale, what each listens for and which streams
  * and duties it takes off main. Synapse's config, the workloads and HAProxy's routing all derive from it, so
  * they cannot disagree.
  */
@@ -39,8 +39,6 @@ export interface WorkerPool {
   gracePeriodSeconds: number;
   /** Set for optional roles: the Kustomize component that adds this pool. */
   optionalRole?: OptionalRole;
-  /** StatefulSet pools whose count HPA owns still have stable names; the workload kind follows from this. */
-  workload: "StatefulSet" | "Deployment";
 }
 
 export interface SynapseTopology {
@@ -59,7 +57,7 @@ function streamWriter(role: OptionalRole, stream: StreamName): WorkerPool {
     role, name: `synapse-${role}`, app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["client"], streams: [stream], duties: [],
     resources: podResources("stream-writer"), mediaStore: false, wave: syncWave.streamWriters,
-    gracePeriodSeconds: 30, optionalRole: role, workload: "StatefulSet",
+    gracePeriodSeconds: 30, optionalRole: role,
   };
 }
 
@@ -74,25 +72,25 @@ const optionalPools: Record<OptionalRole, () => WorkerPool> = {
     role: "pusher", name: "synapse-pusher", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["pusher"],
     resources: podResources("pusher"), mediaStore: false, wave: syncWave.federationSenders,
-    gracePeriodSeconds: 30, optionalRole: "pusher", workload: "StatefulSet",
+    gracePeriodSeconds: 30, optionalRole: "pusher",
   }),
   background: () => ({
     role: "background", name: "synapse-background", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["background_tasks"],
     resources: podResources("background"), mediaStore: false, wave: syncWave.federationSenders,
-    gracePeriodSeconds: 30, optionalRole: "background", workload: "StatefulSet",
+    gracePeriodSeconds: 30, optionalRole: "background",
   }),
   "federation-reader": () => ({
     role: "federation-reader", name: "synapse-federation-reader", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["federation-reader"] } }, http: ["federation"],
     streams: [], duties: [], resources: podResources("federation-reader"), mediaStore: false,
-    wave: syncWave.genericWorkers, gracePeriodSeconds: 30, optionalRole: "federation-reader", workload: "Deployment",
+    wave: syncWave.genericWorkers, gracePeriodSeconds: 30, optionalRole: "federation-reader",
   }),
   "initial-sync": () => ({
     role: "initial-sync", name: "synapse-initial-sync", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["initial-sync"] } }, http: ["client"],
     streams: [], duties: [], resources: podResources("initial-sync"), mediaStore: false,
-    wave: syncWave.synchrotrons, gracePeriodSeconds: 90, optionalRole: "initial-sync", workload: "Deployment",
+    wave: syncWave.synchrotrons, gracePeriodSeconds: 90, optionalRole: "initial-sync",
   }),
 };
 
@@ -104,32 +102,32 @@ export function synapseTopology(tier: TierSizing): SynapseTopology {
       role: "event-persister", name: "synapse-event-persister", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.eventPersisters }, http: ["health"], streams: ["events"], duties: [],
       resources: podResources("event-persister"), mediaStore: false, wave: syncWave.eventPersisters,
-      gracePeriodSeconds: 60, workload: "StatefulSet",
+      gracePeriodSeconds: 60,
     },
     {
       role: "federation-sender", name: "synapse-federation-sender", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.federationSenders }, http: ["health"], streams: [],
       duties: ["federation_sender"], resources: podResources("federation-sender"), mediaStore: false,
-      wave: syncWave.federationSenders, gracePeriodSeconds: 60, workload: "StatefulSet",
+      wave: syncWave.federationSenders, gracePeriodSeconds: 60,
     },
     {
       role: "media", name: "synapse-media", app: "synapse.app.media_repository",
       scaling: { kind: "autoscaled", bounds: w.media }, http: ["media", "client", "federation"], streams: [],
       duties: ["media_background_jobs"], resources: podResources("media"), mediaStore: true,
-      wave: syncWave.media, gracePeriodSeconds: 60, workload: "StatefulSet",
+      wave: syncWave.media, gracePeriodSeconds: 60,
     },
     {
       role: "synchrotron", name: "synapse-synchrotron", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.synchrotron }, http: ["client"], streams: [], duties: [],
       resources: podResources("synchrotron"), mediaStore: false, wave: syncWave.synchrotrons,
       // /sync long-polls for up to 30 s by default: let in-flight polls finish before the pod stops.
-      gracePeriodSeconds: 90, workload: "Deployment",
+      gracePeriodSeconds: 90,
     },
     {
       role: "generic", name: "synapse-generic", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.generic }, http: ["client", "federation"], streams: [], duties: [],
       resources: podResources("generic"), mediaStore: false, wave: syncWave.genericWorkers,
-      gracePeriodSeconds: 30, workload: "Deployment",
+      gracePeriodSeconds: 30,
     },
   ];
   for (const role of tier.optionalRoles) pools.push(optionalPools[role]());
@@ -183,7 +181,6 @@ export function checkTopology(topology: SynapseTopology): void {
       issues.add(at(p), "writes a stream or holds a duty but autoscales: Synapse needs stable names for those (make it a named pool)");
     }
     if (p.scaling.kind === "named") issues.check(p.scaling.replicas >= 1, `${at(p)}.replicas`, "a named pool needs at least one instance");
-    if (p.workload === "Deployment") issues.check(!named, at(p), "named instances need a StatefulSet");
   }
   const streams = new Set(topology.pools.flatMap((p) => p.streams));
   for (const stream of streams) {

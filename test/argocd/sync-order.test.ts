@@ -38,8 +38,8 @@ describe.each(tiers.map((t) => t.name))("Argo CD sync of %s, replayed", (tier) =
       ["StatefulSet", "synapse-event-persister"],
       ["StatefulSet", "synapse-federation-sender"],
       ["StatefulSet", "synapse-media"],
-      ["Deployment", "synapse-synchrotron"],
-      ["Deployment", "synapse-generic"],
+      ["StatefulSet", "synapse-synchrotron"],
+      ["StatefulSet", "synapse-generic"],
       // "Wait for workers", then HAProxy, "wait for HAProxy", then Element Web.
       ["Deployment", "haproxy"],
       ["Deployment", "element-web"],

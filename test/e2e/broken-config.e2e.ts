@@ -62,7 +62,7 @@ describe("a broken configuration fails the lab with the process's name and Synap
       expect(steps.records.length).toBe(0);
       // The log names the process that got it.
       const served = lab.haproxyLog.since(0).filter((r) => r.path.startsWith("/_matrix/media/v3/upload"));
-      expect(served.map((r) => `${r.backend}/${r.server.replace(/\d+$/, "")} ${r.status}`)).toEqual(["be_generic_roundrobin/generic 404"]);
+      expect(served.map((r) => `${r.backend}/${r.server.replace(/-?\d+$/, "")} ${r.status}`)).toEqual(["be_generic_roundrobin/generic 404"]);
     } finally {
       await lab.stop();
     }

@@ -15,8 +15,8 @@ import { clientPath as c, login, pngImage, poolOf, StepRunner, syncOnce as sync 
 
 /** Pods the rendered ccu-1k overlay runs at its minimum counts (StatefulSet ordinals; lab names for Deployment pods). */
 const expectedPods = [
-  "synapse-event-persister-0", "synapse-event-persister-1", "synapse-federation-sender-0", "synapse-generic-lab0", "synapse-generic-lab1",
-  "synapse-main-0", "synapse-media-0", "synapse-media-1", "synapse-synchrotron-lab0", "synapse-synchrotron-lab1",
+  "synapse-event-persister-0", "synapse-event-persister-1", "synapse-federation-sender-0", "synapse-generic-0", "synapse-generic-1",
+  "synapse-main-0", "synapse-media-0", "synapse-media-1", "synapse-synchrotron-0", "synapse-synchrotron-1",
 ];
 
 let lab: Lab;

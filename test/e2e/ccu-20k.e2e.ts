@@ -22,9 +22,9 @@ export const reducedCounts: Record<string, number> = {
 const expectedPods = [
   "synapse-account-data-writer-0", "synapse-background-0",
   ...Array.from({ length: 8 }, (_, i) => `synapse-event-persister-${i}`),
-  "synapse-federation-reader-lab0", "synapse-federation-sender-0", "synapse-generic-lab0", "synapse-initial-sync-lab0", "synapse-main-0",
+  "synapse-federation-reader-0", "synapse-federation-sender-0", "synapse-generic-0", "synapse-initial-sync-0", "synapse-main-0",
   "synapse-media-0", "synapse-presence-writer-0", "synapse-push-rules-writer-0", "synapse-pusher-0", "synapse-receipts-writer-0",
-  "synapse-synchrotron-lab0", "synapse-to-device-writer-0", "synapse-typing-writer-0",
+  "synapse-synchrotron-0", "synapse-to-device-writer-0", "synapse-typing-writer-0",
 ];
 
 let lab: Lab;

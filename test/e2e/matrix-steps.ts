@@ -29,7 +29,7 @@ export interface StepRecord {
 }
 
 export function poolOf(server: string): string {
-  return server === "<NOSRV>" ? "haproxy" : server.replace(/\d+$/, "");
+  return server === "<NOSRV>" ? "haproxy" : server.replace(/-?\d+$/, "");
 }
 
 export class StepRunner {

@@ -30,6 +30,9 @@ export const corpus: CorpusRequest[] = [
   get("/_matrix/client/api/v1/events", "synchrotron"),
   get("/_matrix/client/r0/initialSync", "initial-sync", "synchrotron"),
   get(`/_matrix/client/v3/rooms/${r}/initialSync`, "initial-sync", "synchrotron"),
+  // Sliding sync (Element X): a long poll served by workers, initial (no `pos`) or not.
+  post("/_matrix/client/unstable/org.matrix.simplified_msc3575/sync?pos=5&timeout=30000", "synchrotron"),
+  post("/_matrix/client/unstable/org.matrix.simplified_msc3575/sync", "synchrotron"),
   // Federation requests
   get("/_matrix/federation/v1/version", ...fed),
   get(`/_matrix/federation/v1/event/${ev}`, ...fed),

@@ -19,7 +19,7 @@ describe.each(tiers.map((t) => t.name))("NetworkPolicies of %s", (tier) => {
       return { namespace: expected.namespace, labels: w.templateLabels, ip: `10.244.0.${n++}` };
     };
     const main = pod("StatefulSet", "synapse-main");
-    const generic = pod("Deployment", "synapse-generic");
+    const generic = pod("StatefulSet", "synapse-generic");
     const persister = pod("StatefulSet", "synapse-event-persister");
     const haproxy = pod("Deployment", "haproxy");
     const element = pod("Deployment", "element-web");

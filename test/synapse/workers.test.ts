@@ -78,7 +78,7 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
     }
   });
 
-  it("runs exactly as many named pods as the configuration lists, and no Deployment holds a named instance", async () => {
+  it("runs every Synapse pool as a StatefulSet (stable pod names for Synapse and HAProxy), with exactly as many named pods as the configuration lists", async () => {
     const objects = await renderOverlay(name);
     const s = shared(objects);
     const listed = Object.keys(s.instance_map).filter((n) => n !== "main");
@@ -86,9 +86,9 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
       const names = listed.filter((n) => n.replace(/-\d+$/, "") === sts.metadata.name);
       expect(names.length, sts.metadata.name).toBe(spec<{ replicas: number }>(sts).replicas);
     }
-    for (const d of objects.filter((o) => o.kind === "Deployment")) {
-      expect(listed.filter((n) => n.startsWith(`${d.metadata.name}-`)), d.metadata.name).toEqual([]);
-    }
+    const synapse = objects.filter((o) => o.metadata.labels?.["app.kubernetes.io/name"] === "synapse" && ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].includes(o.kind));
+    expect(synapse.filter((o) => o.kind !== "StatefulSet").map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    expect(synapse.length).toBe(5 + tier.optionalRoles.length + 1);
     expect(s.stream_writers.events).toHaveLength(tier.workers.eventPersisters);
     expect(s.federation_sender_instances).toHaveLength(tier.workers.federationSenders);
     expect(spec<{ replicas: number }>(find(objects, "StatefulSet", "synapse-event-persister")).replicas).toBe(tier.workers.eventPersisters);
@@ -165,7 +165,7 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
       const pod = spec<{ template: { spec: { topologySpreadConstraints?: { topologyKey: string }[]; terminationGracePeriodSeconds: number } } }>(w.object).template.spec;
       expect(pod.topologySpreadConstraints?.[0]?.topologyKey, w.name).toBe("kubernetes.io/hostname");
     }
-    const sync = spec<{ template: { spec: { terminationGracePeriodSeconds: number } } }>(find(objects, "Deployment", "synapse-synchrotron"));
+    const sync = spec<{ template: { spec: { terminationGracePeriodSeconds: number } } }>(find(objects, "StatefulSet", "synapse-synchrotron"));
     expect(sync.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
   });
 });

@@ -242,7 +242,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         const until = Date.now() + deadlineMs;
         let seen = "";
         for (let i = 0; i < 300 && Date.now() < until; i++) {
-          const slots = (await statsRows(`http://${haproxy.address}:8404/stats;csv`)).filter((r) => r.server.replace(/\d+$/, "") === pool);
+          const slots = (await statsRows(`http://${haproxy.address}:8404/stats;csv`)).filter((r) => r.server.replace(/-?\d+$/, "") === pool);
           seen = slots.map((r) => `${r.backend}/${r.server} ${r.status}`).join(", ");
           if (slots.length > 0 && slots.every((r) => r.status === state)) return;
           await new Promise((r) => setTimeout(r, 250));

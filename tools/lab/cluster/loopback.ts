@@ -109,7 +109,7 @@ export interface HaproxyLoopback {
 }
 
 /**
- * haproxy.cfg for the lab pod: `bind :<port>` binds the pod's address, `parse-resolv-conf` becomes the lab's
+ * haproxy.cfg for the lab pod: `bind :<port>` and `bind 127.0.0.1:<port>` (the admin listener) bind the pod's address, `parse-resolv-conf` becomes the lab's
  * DNS server, paths follow the mounts, and a global maxconn above the descriptor limit is capped.
  */
 export function haproxyCfgToLoopback(text: string, runtime: PodRuntime, lab: HaproxyLoopback): string {
@@ -117,7 +117,8 @@ export function haproxyCfgToLoopback(text: string, runtime: PodRuntime, lab: Hap
   return text.split("\n").map((line) => {
     const trimmed = line.trim();
     if (/^\S/.test(line)) section = trimmed.split(/\s+/)[0] ?? "";
-    if (trimmed.startsWith("bind ")) return line.replace(/bind (\S*):(\d+)/, (all, host: string, port: string) => (anyAddress.has(host) ? `bind ${runtime.address}:${port}` : all));
+    // A pod's loopback is its own in a cluster; in the lab the pod's own address stands for it.
+    if (trimmed.startsWith("bind ")) return line.replace(/bind (\S*):(\d+)/, (all, host: string, port: string) => (anyAddress.has(host) || host === "127.0.0.1" ? `bind ${runtime.address}:${port}` : all));
     if (trimmed === "parse-resolv-conf") return line.replace("parse-resolv-conf", `nameserver lab ${lab.nameserver}`);
     if (section === "global" && /^maxconn \d+$/.test(trimmed)) {
       const n = Number(trimmed.split(" ")[1]);

@@ -137,8 +137,10 @@ export interface RunningDns {
 /** dnsmasq answering only the lab's names (no upstream, no /etc/hosts), as cluster DNS would. */
 export async function startDns(dir: string, port: number, hosts: string): Promise<RunningDns> {
   mkdirSync(dir, { recursive: true });
+  // dnsmasq drops root for `nobody` before it reads the records: they must be world-readable.
+  chmodSync(dir, 0o755);
   const file = join(dir, "hosts");
-  writeFileSync(file, hosts);
+  writeFileSync(file, hosts, { mode: 0o644 });
   const address = "127.0.0.1";
   const p = startProcess({
     name: "dns",

@@ -10,7 +10,7 @@ import { freePort, waitForPort } from "../ports.ts";
 import { join } from "node:path";
 import { d } from "../../../apps/haproxy/config-model.ts";
 import { serialize } from "../../../apps/haproxy/config-model.ts";
-import { haproxyConfig, overloadResponse, type HaproxyRuntime, type ServerGroup } from "../../../apps/haproxy/haproxy-config.ts";
+import { haproxyConfig, overloadResponse, serverName, type HaproxyRuntime, type ServerGroup } from "../../../apps/haproxy/haproxy-config.ts";
 import type { Site } from "../../../apps/site/site.ts";
 import type { TierSizing } from "../../../apps/site/sizing.ts";
 import { synapseTopology } from "../../../apps/synapse/topology.ts";
@@ -29,89 +29,113 @@ export function haproxyCheck(configText: string): { status: number | null; outpu
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
-export interface RunningHaproxy {
+export interface HaproxyProcess {
+  pid: number;
   port: number;
   statsPort: number;
+  adminPort: number;
   adminSocket: string;
-  /** Stubs per server group prefix (`synchrotron`, `generic`, `main`, …). */
-  stubs: Map<string, Stub[]>;
   configText: string;
+  configFile: string;
   stop(): Promise<void>;
 }
 
-/** Starts stubs for every server group (the pool's minimum count, capped) and haproxy in front of them. */
-export async function startHaproxy(site: Site, tier: TierSizing): Promise<RunningHaproxy> {
-  return startHaproxyWith(site, tier, haproxyConfig);
+/** Starts haproxy on a configuration text and waits (at most 10 s) for its client port. Stopped by PID. */
+export async function spawnHaproxy(configText: string, ports: HaproxyRuntime["ports"], dir = tempDir("haproxy-run")): Promise<HaproxyProcess> {
+  const cfg = join(dir, "haproxy.cfg");
+  writeFileSync(cfg, configText);
+  const child: ChildProcess = spawn("haproxy", ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (c: Buffer) => { stderr += c.toString(); });
+  const pid = child.pid as number;
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  try {
+    await waitForPort(ports.client, 10_000, "haproxy");
+  } catch (e) {
+    if (pid && alive()) process.kill(pid, "SIGKILL");
+    throw new Error(`${(e as Error).message} (config ${cfg})\n${stderr}`);
+  }
+  return {
+    pid, port: ports.client, statsPort: ports.stats, adminPort: ports.admin, adminSocket: join(dir, "admin.sock"), configText, configFile: cfg,
+    async stop() {
+      if (!alive()) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(pid, "SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (alive()) process.kill(pid, "SIGKILL");
+    },
+  };
 }
 
-type ConfigBuilder = typeof haproxyConfig;
+export async function labPorts(): Promise<HaproxyRuntime["ports"]> {
+  return { client: await freePort(), federation: await freePort(), stats: await freePort(), admin: await freePort() };
+}
 
-/** As startHaproxy, with another configuration builder over the same stubs (the benchmark's baseline). */
-export async function startHaproxyWith(site: Site, tier: TierSizing, build: ConfigBuilder): Promise<RunningHaproxy> {
+export interface RunningHaproxy extends HaproxyProcess {
+  /** Stubs per server group role (`synchrotron`, `generic`, `main`, …). */
+  stubs: Map<string, Stub[]>;
+}
+
+export interface LabOptions {
+  /** Global maxconn; this machine's open-file limit (20000, not raisable here) is below a pod's. */
+  maxconnCap?: number;
+  /** Another configuration builder over the same stubs (the benchmark's baseline). */
+  build?: typeof haproxyConfig;
+}
+
+/**
+ * Starts stubs for every server group (the pool's minimum count, capped at 8; main is `main-0`) and haproxy
+ * in front of them, with static loopback addresses in place of DNS names.
+ */
+export async function startHaproxy(site: Site, tier: TierSizing, options: LabOptions = {}): Promise<RunningHaproxy> {
   const dir = tempDir("haproxy-run");
   const topology = synapseTopology(tier);
   const stubs = new Map<string, Stub[]>();
-  const minOf = (prefix: string) => {
-    const pool = topology.pools.find((p) => p.role === prefix);
+  const minOf = (role: string) => {
+    const pool = topology.pools.find((p) => p.role === role);
     if (!pool) return 1;
     return pool.scaling.kind === "named" ? pool.scaling.replicas : pool.scaling.bounds.min;
   };
   const groups = new Map<string, ServerGroup>();
   // First pass: learn which groups the configuration uses.
   const probe: HaproxyRuntime = {
-    bindHost: "127.0.0.1", ports: { client: 1, federation: 2, stats: 3 }, errorFile429: "/dev/null", adminSocket: "/dev/null",
-    servers(g) { groups.set(g.prefix, g); return []; },
+    bindHost: "127.0.0.1", adminBindHost: "127.0.0.1", ports: { client: 1, federation: 2, stats: 3, admin: 4 }, errorFile429: "/dev/null", adminSocket: "/dev/null",
+    servers(g) { groups.set(g.role, g); return []; },
   };
   haproxyConfig(site, tier, topology, probe);
-  for (const g of groups.values()) {
-    const count = Math.min(8, minOf(g.prefix));
-    stubs.set(g.prefix, await Promise.all(Array.from({ length: count }, (_, i) => startStub(`${g.prefix}-${i}`))));
-  }
-  const errorFile = join(dir, "429.http");
-  writeFileSync(errorFile, overloadResponse());
-  const runtime: HaproxyRuntime = {
-    bindHost: "127.0.0.1",
-    ports: { client: await freePort(), federation: await freePort(), stats: await freePort() },
-    errorFile429: errorFile,
-    adminSocket: join(dir, "admin.sock"),
-    // This machine's open-file limit (20000, not raisable in the sandbox) is below a pod's; haproxy needs
-    // about two descriptors per connection.
-    maxconnCap: 4000,
-    servers(g) {
-      return (stubs.get(g.prefix) ?? []).map((s) => d("server", s.name, `127.0.0.1:${s.port}`, "maxconn", g.maxconn, ...(g.backup ? ["backup"] : [])));
-    },
-  };
-  const configText = serialize(build(site, tier, topology, runtime), "# lab configuration");
-  const cfg = join(dir, "haproxy.cfg");
-  writeFileSync(cfg, configText);
-  const child: ChildProcess = spawn("haproxy", ["-f", cfg, "-db"], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (c: Buffer) => { stderr += c.toString(); });
-  const pid = child.pid;
-  const alive = () => child.exitCode === null && child.signalCode === null;
   try {
-    await waitForPort(runtime.ports.client, 10_000, "haproxy");
+    for (const g of groups.values()) {
+      const count = Math.min(8, minOf(g.role), g.pods.length);
+      stubs.set(g.role, await Promise.all(Array.from({ length: count }, (_, i) => startStub(`${g.role}-${i}`))));
+    }
+    const errorFile = join(dir, "429.http");
+    writeFileSync(errorFile, overloadResponse());
+    const ports = await labPorts();
+    const runtime: HaproxyRuntime = {
+      bindHost: "127.0.0.1",
+      adminBindHost: "127.0.0.1",
+      ports,
+      errorFile429: errorFile,
+      adminSocket: join(dir, "admin.sock"),
+      maxconnCap: options.maxconnCap ?? 4000,
+      servers(g) {
+        return (stubs.get(g.role) ?? []).map((s, i) => d("server", serverName(g, i), `127.0.0.1:${s.port}`, "maxconn", g.maxconn));
+      },
+    };
+    const configText = serialize((options.build ?? haproxyConfig)(site, tier, topology, runtime), "# lab configuration");
+    const hx = await spawnHaproxy(configText, ports, dir);
+    return {
+      ...hx,
+      stubs,
+      async stop() {
+        await hx.stop();
+        await Promise.all([...stubs.values()].flat().map((s) => s.stop()));
+      },
+    };
   } catch (e) {
-    if (pid && alive()) process.kill(pid, "SIGKILL");
     await Promise.all([...stubs.values()].flat().map((s) => s.stop()));
-    throw new Error(`${(e as Error).message} (config ${cfg})\n${stderr}`);
+    throw e;
   }
-  return {
-    port: runtime.ports.client,
-    statsPort: runtime.ports.stats,
-    adminSocket: runtime.adminSocket,
-    stubs,
-    configText,
-    async stop() {
-      if (pid && alive()) {
-        const exited = new Promise((r) => child.once("exit", r));
-        process.kill(pid, "SIGTERM");
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        if (alive()) process.kill(pid, "SIGKILL");
-      }
-      await Promise.all([...stubs.values()].flat().map((s) => s.stop()));
-    },
-  };
 }
 
 export interface Answer {

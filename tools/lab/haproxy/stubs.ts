@@ -20,7 +20,8 @@ export interface Stub {
 
 const maxDelayMs = 15_000;
 
-export async function startStub(name: string): Promise<Stub> {
+/** `host`/`port`: where to listen (default 127.0.0.1 on a free port); pods of one pool share a port in DNS tests. */
+export async function startStub(name: string, listen: { host?: string; port?: number } = {}): Promise<Stub> {
   const sockets = new Set<import("node:net").Socket>();
   const stub: Stub = { name, port: 0, healthy: true, stop: async () => {} };
   const server: Server = createServer((req, res) => {
@@ -41,7 +42,10 @@ export async function startStub(name: string): Promise<Stub> {
     });
   });
   server.on("connection", (s) => { sockets.add(s); s.on("close", () => sockets.delete(s)); });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port ?? 0, listen.host ?? "127.0.0.1", resolve);
+  });
   stub.port = (server.address() as { port: number }).port;
   stub.stop = () => new Promise<void>((resolve) => {
     for (const s of sockets) s.destroy();
