@@ -37,6 +37,13 @@ function hold(port: number, data: string): Promise<Socket> {
   });
 }
 
+/** Current sessions of the public frontend, from haproxy's CSV statistics. */
+async function frontendSessions(statsPort: number): Promise<number> {
+  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`, { signal: AbortSignal.timeout(5000) })).text();
+  const row = csv.split("\n").map((l) => l.split(",")).find((f) => f[0] === "matrix" && f[1] === "FRONTEND");
+  return Number(row?.[4] ?? 0);
+}
+
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);
 
 async function timed(port: number, method: string, path: string, headers: Record<string, string> = {}) {
@@ -57,16 +64,23 @@ describe("connection headroom (real haproxy, ccu-1k scaled to this machine's des
     const base = rssKiB(hx.pid);
     const polls = Array.from({ length: soft }, (_, i) => `GET /_matrix/client/v3/sync?since=s1&delay=14000 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token(`u${i}`, "d")}\r\n\r\n`);
     for (let i = 0; i < polls.length; i += 100) await Promise.all(polls.slice(i, i + 100).map((p) => hold(hx.port, p)));
-    await new Promise((r) => setTimeout(r, 1000));
+    // Until haproxy holds them all (bounded: a busy machine accepts more slowly).
+    for (let i = 0; i < 80 && (await frontendSessions(hx.statsPort)) < soft; i++) await new Promise((r) => setTimeout(r, 250));
+    expect(await frontendSessions(hx.statsPort)).toBe(soft);
     kibPerConnection = (rssKiB(hx.pid) - base) / soft;
     console.log(`haproxy RSS ${base} KiB idle, +${kibPerConnection.toFixed(1)} KiB per held long poll (${soft} held)`);
 
-    const excess = await Promise.all(Array.from({ length: 30 }, () => timed(hx.port, "GET", "/_matrix/client/v3/pushers")));
+    // One at a time, so that the figure is haproxy's answer time and not this process's queue.
+    const excess: Awaited<ReturnType<typeof timed>>[] = [];
+    for (let i = 0; i < 30; i++) excess.push(await timed(hx.port, "GET", "/_matrix/client/v3/pushers"));
     expect(excess.map((a) => a.status)).toEqual(Array(30).fill(429));
     expect(JSON.parse(excess[0]?.body ?? "{}")).toMatchObject({ errcode: "M_LIMIT_EXCEEDED" });
-    const slowest = Math.max(...excess.map((a) => a.ms));
-    console.log(`past the soft limit: 30 requests answered 429 in at most ${slowest.toFixed(1)} ms`);
-    expect(slowest).toBeLessThan(100);
+    const ms = excess.map((a) => a.ms).sort((x, y) => x - y);
+    const median = ms[15] as number;
+    console.log(`past the soft limit: 30 requests answered 429, median ${median.toFixed(1)} ms, slowest ${(ms[29] as number).toFixed(1)} ms`);
+    expect(median).toBeLessThan(100);
+    // A busy test machine may delay one answer; none waits for a slot (that would take the 5 s queue timeout).
+    expect(ms[29]).toBeLessThan(2000);
 
     expect((await timed(hx.statsPort, "GET", "/healthz")).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${hx.statsPort}/stats;csv`, { signal: AbortSignal.timeout(2000) })).status).toBe(200);

@@ -31,7 +31,8 @@ export const expected = {
   clusterDomain: siteInput.clusterDomain ?? "cluster.local",
   synapseSecret: siteInput.secrets?.existingSecret ?? "synapse-secrets",
   secretGenerated: siteInput.secrets?.existingSecret === undefined,
-  adminAllowFrom: siteInput.haproxy?.adminAllowFrom ?? [],
+  // The documented default: the private ranges pod networks use.
+  trustedProxies: siteInput.haproxy?.trustedProxies ?? ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"],
   ingressNamespace: siteInput.network?.ingressNamespace ?? "ingress-nginx",
   monitoringNamespace: siteInput.network?.monitoringNamespace ?? "monitoring",
   argocdNamespace: siteInput.argocd?.namespace ?? "argocd",

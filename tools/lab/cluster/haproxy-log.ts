@@ -1,7 +1,7 @@
 /**
  * HAProxy's request log (`option httplog`, raw to stdout) as data: which backend and server answered each
- * request, with its status. The lab checks every client step against it, and maps server slots to pods
- * through the admin socket (`show servers state`), since `server-template` names slots, not pods.
+ * request, with its status. The lab checks every client step against it, and maps servers to pods through
+ * the admin socket (`show servers state`): the address a server resolved to is the pod's.
  */
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
