@@ -49,7 +49,7 @@ describe("a broken configuration fails the lab with the process's name and Synap
     const objects = await rendered();
     const data = configMap(objects, "haproxy-config");
     const cfg = data["haproxy.cfg"] as string;
-    const broken = cfg.replace(/use_backend be_media_leastconn if route_media/, "use_backend be_generic_roundrobin if route_media");
+    const broken = cfg.replace(/use_backend be_media_leastconn if (\S+ )?route_media/, "use_backend be_generic_roundrobin if $1route_media");
     expect(broken).not.toBe(cfg);
     data["haproxy.cfg"] = broken;
     const lab = await startLab({ tier: "ccu-1k", objects });

@@ -47,6 +47,15 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
     lab.registerUser("bob", "bob-lab-password");
   });
 
+  it("serves the admin API on HAProxy's admin listener (the pod's loopback, reached with kubectl port-forward): real main answers", async () => {
+    const admin = `http://${lab.haproxy.address}:8009`;
+    const version = await steps.step("admin API via the admin listener", { method: "GET", path: /^\/_synapse\/admin\/v1\/server_version$/, pool: "main" },
+      async () => (await fetch(`${admin}/_synapse/admin/v1/server_version`)).json() as Promise<{ server_version?: string }>);
+    expect(version.result.server_version).toMatch(/^\d+\.\d+\.\d+/);
+    // Without an admin's token the real admin API refuses: the listener opens the path, not the authority.
+    expect((await fetch(`${admin}/_synapse/admin/v2/users/${encodeURIComponent("@alice:" + lab.site.serverName)}`)).status).toBe(401);
+  });
+
   it("logs in, creates a room, invites, joins and sends", async () => {
     alice = (await steps.step("password login", { method: "POST", path: c("login"), pool: "generic" }, () => login(lab.clientUrl, "alice", "alice-lab-password"))).result;
     bob = await login(lab.clientUrl, "bob", "bob-lab-password");
@@ -77,6 +86,15 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
     }
     for (const q of first.requests.concat(next.requests)) servers.add(q.server);
     expect([...servers]).toHaveLength(1);
+    // Element X's sliding sync: served by the same synchrotron as the user's /sync.
+    const sliding = await steps.step("sliding sync (Element X)", { method: "POST", path: /^\/_matrix\/client\/unstable\/org\.matrix\.simplified_msc3575\/sync$/, pool: "synchrotron" },
+      () => bob.http.authedRequest<{ pos: string; rooms?: Record<string, unknown> }>(Method.Post, "/sync", { timeout: "0" },
+        { lists: { all: { ranges: [[0, 9]], timeline_limit: 1, required_state: [["m.room.name", ""]] } } },
+        // `priority` is optional at run time; Node's RequestInit typing marks it required.
+        { prefix: "/_matrix/client/unstable/org.matrix.simplified_msc3575" } as Parameters<MatrixClient["http"]["authedRequest"]>[4]));
+    expect(sliding.result.pos).toBeTruthy();
+    expect(Object.keys(sliding.result.rooms ?? {})).toContain(roomId);
+    expect(sliding.requests.map((q) => q.server)).toEqual([...servers]);
   });
 
   it("sends typing, receipts and to-device messages to main, which writes those streams in this tier", async () => {

@@ -91,7 +91,7 @@ describe("ccu-20k with every optional role on loopback", () => {
     expect(synced.next_batch).toBeTruthy();
   });
 
-  it("records what a client sees while the typing writer is down, and recovers when it returns", async () => {
+  it("answers typing with a retryable 503 from HAProxy while the typing writer is down (never main), and recovers when it returns", async () => {
     await lab.stopPod("synapse-typing-writer-0");
     await lab.waitForServerState("typing-writer", "DOWN");
     const mark = lab.haproxyLog.mark();
@@ -101,6 +101,8 @@ describe("ccu-20k with every optional role on loopback", () => {
     ]);
     const served = lab.haproxyLog.since(mark).filter((r) => r.path.includes("/typing/")).map((r) => `${r.backend}/${r.server} ${r.status}`);
     console.log(`typing with synapse-typing-writer-0 stopped: ${outcome}; HAProxy: ${served.join(", ") || "nothing logged"}`);
+    expect(served).toEqual(["be_typing_writer_roundrobin/<NOSRV> 503"]);
+    expect(outcome).toMatch(/\[503\]/);
     await lab.startPod("synapse-typing-writer-0");
     await lab.waitForServerState("typing-writer", "UP");
     await steps.step("typing after the writer returned", { method: "PUT", path: c("rooms/[^/]+/typing/[^/]+"), pool: "typing-writer" }, () => alice.sendTyping(roomId, true, 10_000));
