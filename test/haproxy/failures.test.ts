@@ -82,6 +82,17 @@ describe("connection headroom (real haproxy, ccu-1k scaled to this machine's des
     // A busy test machine may delay one answer; none waits for a slot (that would take the 5 s queue timeout).
     expect(ms[29]).toBeLessThan(2000);
 
+    // The refused client's connection closes, so it does not keep a slot either.
+    const closed = await new Promise<string>((resolve) => {
+      let data = "";
+      const s = connect(hx.port, "127.0.0.1", () => s.write("GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n"));
+      sockets.push(s);
+      s.on("data", (c) => { data += c.toString(); });
+      s.on("end", () => resolve(`${data}\n[closed]`));
+      setTimeout(() => resolve(`${data}\n[still open]`), 3000);
+    });
+    expect(closed).toMatch(/^HTTP\/1\.1 429[\s\S]*connection: close[\s\S]*\[closed\]$/i);
+
     expect((await timed(hx.statsPort, "GET", "/healthz")).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${hx.statsPort}/stats;csv`, { signal: AbortSignal.timeout(2000) })).status).toBe(200);
     expect((await timed(hx.adminPort, "GET", "/_synapse/admin/v1/server_version")).server).toBe("main-0");
