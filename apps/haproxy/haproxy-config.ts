@@ -43,17 +43,12 @@ export const haproxyPorts = { client: 8008, federation: 8448, stats: 8404, admin
 export const haproxyConfigDir = "/usr/local/etc/haproxy";
 export const overloadErrorFile = "429.http";
 
-export interface DnsDiscovery {
+/** Everything of a runtime but the servers, which DNS discovery writes; its name servers are required. */
+export type DnsDiscovery = Omit<HaproxyRuntime, "servers" | "resolvers"> & {
   resolvers: Directive[];
   /** Port of every Synapse server (8008 in the cluster). */
   serverPort: number;
-  bindHost: string;
-  adminBindHost: string;
-  ports: HaproxyRuntime["ports"];
-  errorFile429: string;
-  adminSocket: string;
-  maxconnCap?: number;
-}
+};
 
 /**
  * Servers found through DNS: one `server` per possible pod, addressed by the pod's own stable name
@@ -63,17 +58,12 @@ export interface DnsDiscovery {
  */
 export function dnsDiscovery(site: Site, opts: DnsDiscovery): HaproxyRuntime {
   const fqdn = (host: string) => `${host}.${site.namespace}.svc.${site.clusterDomain}`;
+  const { serverPort, ...runtime } = opts;
   return {
-    bindHost: opts.bindHost,
-    adminBindHost: opts.adminBindHost,
-    ports: opts.ports,
-    errorFile429: opts.errorFile429,
-    adminSocket: opts.adminSocket,
-    ...(opts.maxconnCap ? { maxconnCap: opts.maxconnCap } : {}),
-    resolvers: opts.resolvers,
+    ...runtime,
     servers(g) {
       const options = ["maxconn", String(g.maxconn), "resolvers", "kubernetes", "init-addr", "none"];
-      return g.pods.map((pod, i) => d("server", serverName(g, i), `${fqdn(`${pod}.${g.service}`)}:${opts.serverPort}`, ...options));
+      return g.pods.map((pod, i) => d("server", serverName(g, i), `${fqdn(`${pod}.${g.service}`)}:${serverPort}`, ...options));
     },
   };
 }
@@ -325,9 +315,10 @@ export function haproxyConfig(site: Site, tier: TierSizing, topology: SynapseTop
     }
     return [name];
   };
+  const matchers = new Map(routes.map((r) => [r, pathMatchers(r.route.patterns)] as const));
   const conditions = new Map<string, string[]>();
   for (const r of routes) {
-    const m = pathMatchers(r.route.patterns);
+    const m = matchers.get(r) as PathMatchers;
     const acl = `route_${r.route.id}`;
     const gate = gateFor(m);
     for (const values of chunks(m.exact)) fe.push(d("acl", acl, "path", ...values));
@@ -339,7 +330,7 @@ export function haproxyConfig(site: Site, tier: TierSizing, topology: SynapseTop
     if (r.route.initialSyncOnly) cond.push("!has_since");
     conditions.set(r.route.id, cond);
   }
-  for (const r of evaluationOrder(routes)) {
+  for (const r of evaluationOrder(routes, matchers)) {
     const cond = conditions.get(r.route.id) as string[];
     if (r.mainFallback) fe.push(d("use_backend", mainBackend, "if", `{ nbsrv(${r.backend}) eq 0 }`, ...cond));
     fe.push(d("use_backend", r.backend, "if", ...cond));
@@ -422,11 +413,11 @@ export function haproxyConfig(site: Site, tier: TierSizing, topology: SynapseTop
  * front when no route before them matches any of those paths, so the most frequent requests skip the other
  * routes' regexes. Which route a request takes does not change: the routes they jump over never match them.
  */
-export function evaluationOrder(routes: ResolvedRoute[]): ResolvedRoute[] {
+export function evaluationOrder(routes: ResolvedRoute[], matchers: Map<ResolvedRoute, PathMatchers>): ResolvedRoute[] {
   const hoisted: ResolvedRoute[] = [];
   const rest: ResolvedRoute[] = [];
   routes.forEach((r, i) => {
-    const m = pathMatchers(r.route.patterns);
+    const m = matchers.get(r) as PathMatchers;
     const exactOnly = m.prefixes.length === 0 && !m.regex;
     const shadowed = routes.slice(0, i).some((earlier) => !hoisted.includes(earlier)
       && earlier.route.patterns.some((p) => m.exact.some((path) => new RegExp(p).test(path))));

@@ -4,6 +4,7 @@
  * tokens, and bodies whose size cannot be checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterRuntime } from "../../apps/haproxy/haproxy-config.ts";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers, type TierSizing } from "../../apps/site/sizing.ts";
 import { send, startHaproxy, type RunningHaproxy } from "../../tools/lab/haproxy/run.ts";
@@ -51,8 +52,7 @@ describe("the admin API (real haproxy, ccu-5k)", () => {
     expect((await send(hx.adminPort, "POST", "/_synapse/replication/send_event/x")).status).toBe(404);
   });
 
-  it("binds the admin listener to 127.0.0.1 in the cluster configuration, where no Service or Ingress reaches it", async () => {
-    const { clusterRuntime } = await import("../../apps/haproxy/haproxy-config.ts");
+  it("binds the admin listener to 127.0.0.1 in the cluster configuration, where no Service or Ingress reaches it", () => {
     const runtime = clusterRuntime(site);
     expect(runtime.adminBindHost).toBe("127.0.0.1");
     expect(runtime.ports.admin).toBe(8009);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers, type TierSizing } from "../../apps/site/sizing.ts";
 import { send, startHaproxy, type RunningHaproxy } from "../../tools/lab/haproxy/run.ts";
-import { token, waitForStates } from "../support/haproxy-requests.ts";
+import { frontendSessions, token, waitForStates } from "../support/haproxy-requests.ts";
 import { renderOverlay } from "../support/repo.ts";
 
 const site = resolveSite({ domain: "example.org" });
@@ -35,13 +35,6 @@ function hold(port: number, data: string): Promise<Socket> {
     s.on("error", reject);
     sockets.push(s);
   });
-}
-
-/** Current sessions of the public frontend, from haproxy's CSV statistics. */
-async function frontendSessions(statsPort: number): Promise<number> {
-  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`, { signal: AbortSignal.timeout(5000) })).text();
-  const row = csv.split("\n").map((l) => l.split(",")).find((f) => f[0] === "matrix" && f[1] === "FRONTEND");
-  return Number(row?.[4] ?? 0);
 }
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]);

@@ -1,5 +1,6 @@
 /** Requests and observations shared by the tests that drive a real haproxy. */
 import { connect } from "node:net";
+import { readStats } from "../../tools/lab/haproxy/stats.ts";
 
 /** A Synapse-style access token: `syt_<unpadded base64 localpart>_<random>_<crc>`. */
 export function token(localpart: string, device: string): string {
@@ -9,13 +10,14 @@ export function token(localpart: string, device: string): string {
 
 /** Server states from haproxy's CSV statistics (`<backend>/<server>` → UP, DOWN, MAINT …). */
 export async function serverStates(statsPort: number): Promise<Map<string, string>> {
-  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`, { signal: AbortSignal.timeout(5000) })).text();
-  const states = new Map<string, string>();
-  for (const line of csv.split("\n").slice(1)) {
-    const f = line.split(",");
-    if (f[0] && f[1] && f[1] !== "FRONTEND" && f[1] !== "BACKEND") states.set(`${f[0]}/${f[1]}`, f[17] ?? "");
-  }
-  return states;
+  const rows = await readStats(`http://127.0.0.1:${statsPort}/stats;csv`);
+  return new Map(rows.filter((r) => r.server !== "FRONTEND" && r.server !== "BACKEND").map((r) => [`${r.proxy}/${r.server}`, r.status]));
+}
+
+/** Current sessions of the public frontend. */
+export async function frontendSessions(statsPort: number): Promise<number> {
+  const rows = await readStats(`http://127.0.0.1:${statsPort}/stats;csv`);
+  return rows.find((r) => r.proxy === "matrix" && r.server === "FRONTEND")?.sessions ?? 0;
 }
 
 /** Waits (bounded, polling every 250 ms) until every listed `<backend>/<server>` state starts with `state`. */

@@ -25,6 +25,7 @@ import { startPod, waitReady, PodFailed, type Kubelet, type PodInstance, type Po
 import { freePort } from "../ports.ts";
 import type { LabProcess } from "./processes.ts";
 import { SecretStore, startSecretsApi } from "./secrets.ts";
+import { readStats } from "../haproxy/stats.ts";
 
 const run = promisify(execFile);
 
@@ -340,13 +341,9 @@ interface StatsRow { backend: string; server: string; status: string }
 
 /** Server rows of HAProxy's CSV statistics, without the slots DNS left empty (MAINT (resolution)). */
 async function statsRows(url: string): Promise<StatsRow[]> {
-  const csv = await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.text()).catch(() => "");
-  const lines = csv.split("\n").filter((l) => l.length > 0);
-  const header = (lines[0] ?? "").replace(/^# /, "").split(",");
-  const statusCol = header.indexOf("status");
-  return lines.slice(1).map((l) => l.split(","))
-    .filter((f) => f[1] !== "FRONTEND" && f[1] !== "BACKEND" && f[statusCol] !== "MAINT (resolution)")
-    .map((f) => ({ backend: f[0] ?? "", server: f[1] ?? "", status: f[statusCol] ?? "" }));
+  return (await readStats(url))
+    .filter((r) => r.server !== "FRONTEND" && r.server !== "BACKEND" && r.status !== "MAINT (resolution)")
+    .map((r) => ({ backend: r.proxy, server: r.server, status: r.status }));
 }
 
 /** Polls until every server slot that DNS filled is UP, main among them (bounded). */
