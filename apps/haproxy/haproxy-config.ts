@@ -143,7 +143,7 @@ export function resolveRoutes(topology: SynapseTopology): ResolvedRoute[] {
       }
       const pool = poolFor(topology, dest);
       if (pool) {
-        const fallback = !dest.startsWith("writer:") && !pool.mediaStore;
+        const fallback = !dest.startsWith("writer:") && !pool.servesMedia;
         resolved.push({ route, destination: pool.role, backend: backendName(pool.role, route.balance), mainFallback: fallback });
         break;
       }

@@ -86,6 +86,14 @@ const siteInputSchema = strict({
     database: plainSqlName("a plain database name").optional(),
     user: plainSqlName("a plain role name").optional(),
     passwordSecret: secretKeyRef.optional(),
+    /**
+     * The server's `max_connections`, when you know it: the build then fails if a deployed tier can open
+     * more (README, "Size tiers"). The preflight checks the live server either way.
+     */
+    maxConnections: z.int({ error: expected("a whole number of connections") })
+      .min(1, { error: (iss) => `must be a whole number from 1 to 262143, got ${String(iss.input)}` })
+      .max(262_143, { error: (iss) => `must be a whole number from 1 to 262143 (PostgreSQL's limit), got ${String(iss.input)}` })
+      .nullable().optional(),
   }).optional(),
   /** Phase 1 Redis (StatefulSet `redis`). Synapse reads the password from a file; null: no password. */
   redis: strict({
@@ -204,6 +212,7 @@ function derive(input: ParsedInput) {
       database: "synapse",
       user: "synapse",
       passwordSecret: { name: "matrix-postgresql-app", key: "password" },
+      maxConnections: null as number | null,
       ...input.postgres,
     },
     redis: {

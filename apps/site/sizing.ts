@@ -50,6 +50,50 @@ export const workerPodResources: Record<string, Resources> = {
   "initial-sync": resources("1", "2Gi", "1500m", "4Gi"),
 };
 
+/**
+ * PostgreSQL connections each process may hold (its pool's `cp_max`), by role, in every tier: Synapse runs
+ * every database transaction on a thread of that pool, one connection per thread, so the figure is the
+ * number of transactions a process can have in flight. Synapse's default (10) fits the processes that do
+ * most of the database work; the rest need less, and each connection held idle still costs PostgreSQL a
+ * backend process. The tier's budget (`apps/synapse/database-budget.ts`) is the sum at HPA maximums.
+ */
+export const databaseConnections: Record<string, number> = {
+  // Every request no worker takes, registration, admin, device lists and (until a tier moves them)
+  // pushers and background tasks.
+  main: 10,
+  // Persist every event of their rooms: the write path.
+  "event-persister": 10,
+  // Mostly answered from caches and streams; catching a client up after a gap reads the database.
+  synchrotron: 8,
+  // Room history, profiles, keys, directory: reads, a query or two per request.
+  generic: 8,
+  "federation-reader": 6,
+  // Initial syncs are the heaviest reads Synapse does.
+  "initial-sync": 8,
+  // Media metadata only: one row per upload or download; the bytes go to S3.
+  media: 3,
+  // Reads events and destination state to send, a few transactions per destination.
+  "federation-sender": 5,
+  pusher: 3,
+  // Background updates, user directory, statistics: long transactions, several at once.
+  background: 5,
+  // Typing is kept in memory: the pool serves start-up and the replication stream only.
+  "typing-writer": 2,
+  "to-device-writer": 5,
+  "receipts-writer": 5,
+  "account-data-writer": 3,
+  "presence-writer": 4,
+  "push-rules-writer": 3,
+};
+
+/**
+ * Connections PostgreSQL must allow beyond Synapse's: `superuser_reserved_connections` (3, PostgreSQL's
+ * default, which CloudNativePG keeps) and room for other clients (the operator's instance manager and
+ * metrics exporter, backups, an operator's psql, Synapse's admin scripts). Streaming replicas use WAL
+ * sender slots, which `max_wal_senders` sizes apart from `max_connections` since PostgreSQL 12.
+ */
+export const postgresHeadroom = { superuserReserved: 3, otherClients: 10 } as const;
+
 /** HPA bounds of the optional autoscaled roles, the same in every tier that enables them. */
 export const optionalPoolBounds = {
   "federation-reader": { min: 2, max: 8, targetCpuPercent: 70, targetMemoryPercent: 80 },
@@ -241,6 +285,7 @@ export function validateSizing(table: readonly TierSizing[]): readonly TierSizin
   };
   parseOrThrow(sizingSchema, table, "sizing", (path) => (path.length === 1 ? tierName(path) : undefined));
   parseOrThrow(z.record(z.string(), resourcesSchema), workerPodResources, "workerPodResources");
+  parseOrThrow(z.record(z.string(), count(1, 50)), databaseConnections, "databaseConnections");
   return table;
 }
 

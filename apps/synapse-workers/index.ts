@@ -18,10 +18,8 @@ import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
 import { configMapName, synapseConfig, workerFile } from "../synapse/config-files.ts";
 import { ports } from "../synapse/paths.ts";
-import { mediaVolume, synapsePodTemplate } from "../synapse/process.ts";
+import { synapsePodTemplate } from "../synapse/process.ts";
 import { allOptionalPools, type WorkerPool } from "../synapse/topology.ts";
-
-const mediaVolumeSize = "50Gi";
 
 function identity(pool: WorkerPool): AppIdentity {
   return { name: "synapse", component: pool.role };
@@ -62,7 +60,7 @@ function podTemplate(site: Site, pool: WorkerPool, hash: string) {
     replication: pool.scaling.kind === "named",
     resources: pool.resources,
     terminationGracePeriodSeconds: pool.gracePeriodSeconds,
-    media: pool.mediaStore,
+    media: pool.servesMedia,
     spread: true,
   });
 }
@@ -81,15 +79,8 @@ function workload(site: Site, pool: WorkerPool, hash: string): Manifest {
       podManagementPolicy: "Parallel",
       updateStrategy: { type: "RollingUpdate" },
       selector,
+      // No volume claims: media pods keep nothing of their own (S3 is the only store), so scaling in loses nothing.
       template,
-      ...(pool.mediaStore ? {
-        // The local store is a cache in front of S3: a pod removed by scale-down takes its volume with it.
-        persistentVolumeClaimRetentionPolicy: { whenScaled: "Delete", whenDeleted: "Retain" },
-        volumeClaimTemplates: [{
-          metadata: { name: mediaVolume },
-          spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: mediaVolumeSize } } },
-        }],
-      } : {}),
     },
   });
 }

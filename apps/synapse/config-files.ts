@@ -8,6 +8,7 @@ import { configYaml } from "../kube/yaml.ts";
 import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
 import { logConfig, mainProcessConfig, sharedHomeserverConfig, workerProcessConfig } from "./homeserver-config.ts";
+import { s3ProviderRequirements, s3ProviderRequirementsFile } from "./s3-provider.ts";
 import { allOptionalPools, synapseTopology, type SynapseTopology, type WorkerPool } from "./topology.ts";
 
 export const configMapName = "synapse-config";
@@ -30,7 +31,9 @@ export function synapseConfig(site: Site, tier: TierSizing): SynapseConfig {
   const files: Record<string, string> = {
     "homeserver.yaml": configYaml(sharedHomeserverConfig(site, mainName, topology)),
     "log.yaml": configYaml(logConfig()),
-    [mainProcessFile]: configYaml(mainProcessConfig()),
+    [mainProcessFile]: configYaml(mainProcessConfig(site)),
+    // Read by the media pods' installer (apps/synapse/s3-provider.ts); in the digest, so a new pin rolls them.
+    [s3ProviderRequirementsFile]: s3ProviderRequirements,
   };
   // Worker files do not depend on the tier; every optional role's file is present so components only add pods.
   const pools = [...topology.pools, ...allOptionalPools().filter((o) => !topology.pools.some((p) => p.role === o.role))];

@@ -3,9 +3,9 @@
  * the shared `homeserver.yaml` and then its own process file; later files override top-level keys.
  */
 import type { Site } from "../site/site.ts";
-import { configDir, mediaStoreDir, ports, redisSecretDir, secretKeys, secretsDir } from "./paths.ts";
+import { configDir, mediaStoreDir, ports, redisSecretDir, secretKeys, secretsDir, unusedMediaStoreDir } from "./paths.ts";
 import {
-  instanceAddress, instanceNames, instancesWithDuty, mediaBackgroundInstance, multiWriterStreams, writersOf,
+  databasePoolSize, instanceAddress, instanceNames, instancesWithDuty, mediaBackgroundInstance, multiWriterStreams, writersOf,
   type StreamName, type SynapseApp, type SynapseTopology, type WorkerPool,
 } from "./topology.ts";
 
@@ -44,12 +44,6 @@ export interface SharedHomeserverConfig {
   max_upload_size: string;
   media_store_path: string;
   url_preview_enabled: boolean;
-  database: {
-    name: "psycopg2";
-    allow_unsafe_locale: boolean;
-    /** Passed to libpq; the password comes from PGPASSWORD (a Secret), never from this file. */
-    args: { host: string; port: number; dbname: string; user: string; cp_min: number; cp_max: number; keepalives_idle: number; keepalives_interval: number; keepalives_count: number };
-  };
   redis: { enabled: true; host: string; port: number; password_path?: string };
   /** Media is served by the media workers only; main stops running media jobs. */
   enable_media_repo: boolean;
@@ -70,6 +64,17 @@ export interface SharedHomeserverConfig {
   max_event_delay_duration?: string;
 }
 
+/**
+ * In each process's own file, not the shared one: the pool size (`cp_max`) is per role. Synapse merges its
+ * config files key by key at the top level, so a process file's `database` replaces the whole block.
+ */
+export interface DatabaseConfig {
+  name: "psycopg2";
+  allow_unsafe_locale: boolean;
+  /** Passed to libpq; the password comes from PGPASSWORD (a Secret), never from this file. */
+  args: { host: string; port: number; dbname: string; user: string; cp_min: number; cp_max: number; keepalives_idle: number; keepalives_interval: number; keepalives_count: number };
+}
+
 export interface MediaStorageProvider {
   module: string;
   store_local: boolean;
@@ -80,13 +85,17 @@ export interface MediaStorageProvider {
 
 export interface ProcessConfig {
   listeners: Listener[];
+  database: DatabaseConfig;
 }
 
 export interface WorkerProcessConfig {
   worker_app: SynapseApp;
   worker_listeners: Listener[];
   worker_log_config: string;
+  database: DatabaseConfig;
   enable_media_repo?: boolean;
+  /** Media workers: their per-pod cache volume (apps/synapse/process.ts prunes it). */
+  media_store_path?: string;
   /**
    * Only in media workers' files: Synapse imports storage provider modules when it reads its config, so a
    * process without the S3 module installed must never see this key.
@@ -99,7 +108,12 @@ export function mainReplicationLocation(site: Site, serviceName: string): Instan
   return instanceAddress(site, serviceName, `${serviceName}-0`);
 }
 
-/** MinIO through the S3 storage provider module; credentials reach boto3 as AWS_* environment variables. */
+/**
+ * MinIO through the S3 storage provider module, the durable media store: `store_local` sends local uploads
+ * to it, `store_remote` the remote media cache, and `store_synchronous` answers an upload only once S3 has
+ * it, so the pod's local copy can go at any time (Synapse fetches from S3 on a local miss).
+ * Credentials reach boto3 as AWS_* environment variables.
+ */
 function s3Provider(site: Site): MediaStorageProvider {
   return {
     module: "s3_storage_provider.S3StorageProviderBackend",
@@ -107,6 +121,25 @@ function s3Provider(site: Site): MediaStorageProvider {
     store_remote: true,
     store_synchronous: true,
     config: { bucket: site.s3.bucket, region_name: site.s3.region, endpoint_url: site.s3.endpoint },
+  };
+}
+
+/** The database block of a process whose pool may hold `connections` connections. */
+export function databaseConfig(site: Site, connections: number): DatabaseConfig {
+  return {
+    name: "psycopg2",
+    allow_unsafe_locale: false,
+    args: {
+      host: site.postgres.host,
+      port: site.postgres.port,
+      dbname: site.postgres.database,
+      user: site.postgres.user,
+      cp_min: Math.min(5, connections),
+      cp_max: connections,
+      keepalives_idle: 10,
+      keepalives_interval: 10,
+      keepalives_count: 3,
+    },
   };
 }
 
@@ -152,23 +185,11 @@ export function sharedHomeserverConfig(site: Site, mainService: string, topology
     enable_metrics: true,
     // The source document's ingress allows 100 MB bodies; Synapse enforces the same limit itself.
     max_upload_size: "100M",
-    media_store_path: mediaStoreDir,
+    // Synapse creates this directory when it loads its config, even in processes that serve no media: it
+    // must be writable (the root filesystem is read-only), so it is under the /tmp emptyDir. Media workers
+    // override it with their cache volume.
+    media_store_path: unusedMediaStoreDir,
     url_preview_enabled: false,
-    database: {
-      name: "psycopg2",
-      allow_unsafe_locale: false,
-      args: {
-        host: site.postgres.host,
-        port: site.postgres.port,
-        dbname: site.postgres.database,
-        user: site.postgres.user,
-        cp_min: 5,
-        cp_max: 10,
-        keepalives_idle: 10,
-        keepalives_interval: 10,
-        keepalives_count: 3,
-      },
-    },
     redis: {
       enabled: true,
       host: site.redis.host,
@@ -213,8 +234,11 @@ const replicationListener: Listener = {
 const metricsListener: Listener = { port: ports.metrics, type: "metrics", bind_addresses: anyAddress };
 
 /** Listeners of the main process: public HTTP (behind HAProxy), replication (cluster only), metrics. */
-export function mainProcessConfig(): ProcessConfig {
-  return { listeners: [httpListener(["client", "federation"]), replicationListener, metricsListener] };
+export function mainProcessConfig(site: Site): ProcessConfig {
+  return {
+    listeners: [httpListener(["client", "federation"]), replicationListener, metricsListener],
+    database: databaseConfig(site, databasePoolSize("main")),
+  };
 }
 
 /** A worker's own file: its app, listeners and log config. `worker_name` is added per pod at start. */
@@ -225,7 +249,15 @@ export function workerProcessConfig(site: Site, pool: WorkerPool): WorkerProcess
     worker_app: pool.app,
     worker_listeners: listeners,
     worker_log_config: `${configDir}/log.yaml`,
-    ...(pool.mediaStore ? { enable_media_repo: true, media_storage_providers: [s3Provider(site)] } : {}),
+    database: databaseConfig(site, pool.databaseConnections),
+    ...(pool.servesMedia ? {
+      enable_media_repo: true,
+      // Local storage stays on: synapse-s3-storage-provider 1.7.0 uploads from `media_store_path` itself, so
+      // with `enable_local_media_storage: false` every upload fails (FileNotFoundError, found in the lab).
+      // The local store is a per-pod cache that the pod prunes; S3 is the store.
+      media_store_path: mediaStoreDir,
+      media_storage_providers: [s3Provider(site)],
+    } : {}),
   };
 }
 

@@ -2,7 +2,13 @@
 export const configDir = "/config";
 export const secretsDir = "/secrets/synapse";
 export const redisSecretDir = "/secrets/redis";
+/**
+ * Media workers' local store: a per-pod cache in front of S3 (an emptyDir that each pod prunes itself), never
+ * the only copy. Synapse writes uploads here and the S3 storage provider uploads them from here.
+ */
 export const mediaStoreDir = "/media/store";
+/** `media_store_path` of every other process: Synapse creates it when it reads its config, so it must be writable. */
+export const unusedMediaStoreDir = "/tmp/media_store";
 export const tmpDir = "/tmp";
 
 /** Keys of the Synapse Secret; each is mounted as a file and named by a `*_path` option. */

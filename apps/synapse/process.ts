@@ -9,12 +9,20 @@ import { configHashAnnotation } from "../kube/config-hash.ts";
 import { imageVersion, objectLabels, selectorLabels, type AppIdentity } from "../kube/labels.ts";
 import { restrictedContainerSecurity, restrictedPodDefaults } from "../kube/pod-security.ts";
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretsDir, synapseUid, tmpDir } from "./paths.ts";
+import { s3ProviderPipArgs, s3ProviderRequirementsFile } from "./s3-provider.ts";
 import type { SynapseApp } from "./topology.ts";
 
-export const s3ProviderVersion = "1.7.0";
 const modulesDir = "/modules";
-/** Name of the per-pod volume (volumeClaimTemplate) holding the media store and thumbnail cache. */
-export const mediaVolume = "media";
+/** Media workers' local store: a per-pod emptyDir cache in front of S3 (the store). */
+export const mediaCacheVolume = "media-cache";
+/**
+ * The cache is bounded twice: the pruner deletes what has not changed for `mediaCacheMinutes` (by then S3
+ * has had it for that long: uploads answer only once S3 has them), and the kubelet evicts a pod whose cache
+ * passes the size limit (about 100 uploads at `max_upload_size` in one hour).
+ */
+const mediaCacheSize = "10Gi";
+const mediaCacheMinutes = 60;
+const pruneEverySeconds = 300;
 
 export interface SynapseProcessSpec {
   site: Site;
@@ -33,7 +41,7 @@ export interface SynapseProcessSpec {
   resources: Resources;
   /** Seconds a pod gets to finish in-flight requests (long-polling /sync needs more than the default). */
   terminationGracePeriodSeconds: number;
-  /** Media workers: local store on a per-pod volume, S3 storage provider for MinIO. */
+  /** Media workers: S3 storage provider for MinIO as the only store, scratch space for temporary files. */
   media: boolean;
   /** Spread pods of multi-replica pools across nodes. */
   spread: boolean;
@@ -92,7 +100,8 @@ function volumes(spec: SynapseProcessSpec): { volumes: IVolume[]; mounts: IVolum
     mounts.push({ name: "redis-password", mountPath: redisSecretDir, readOnly: true });
   }
   if (spec.media) {
-    mounts.push({ name: mediaVolume, mountPath: mediaStoreDir });
+    volumes.push({ name: mediaCacheVolume, emptyDir: { sizeLimit: mediaCacheSize } });
+    mounts.push({ name: mediaCacheVolume, mountPath: mediaStoreDir });
     if (!site.images.synapseMedia) {
       volumes.push({ name: "modules", emptyDir: { sizeLimit: "512Mi" } });
       mounts.push({ name: "modules", mountPath: modulesDir, readOnly: true });
@@ -103,19 +112,49 @@ function volumes(spec: SynapseProcessSpec): { volumes: IVolume[]; mounts: IVolum
 
 /**
  * With no media image configured, an init container installs the pinned S3 storage provider into a shared
- * volume (needs egress to PyPI). Set `images.synapseMedia` to an image that ships the module to avoid it.
+ * volume (needs egress to PyPI) with the image's own pip: pinned wheels only, nothing compiled, nothing the
+ * image has installed again. Set `images.synapseMedia` to an image that ships the module to avoid it.
  */
 function s3ProviderInstaller(spec: SynapseProcessSpec): IContainer[] {
   if (!spec.media || spec.site.images.synapseMedia) return [];
   return [{
     name: "install-s3-provider",
     image: spec.site.images.synapse,
-    command: ["python", "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check", "--target", modulesDir,
-      `synapse-s3-storage-provider==${s3ProviderVersion}`],
+    command: ["python", ...s3ProviderPipArgs(`${configDir}/${s3ProviderRequirementsFile}`, modulesDir)],
     env: [{ name: "HOME", value: tmpDir }],
     resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
     securityContext: restrictedContainerSecurity(),
-    volumeMounts: [{ name: "modules", mountPath: modulesDir }, { name: "tmp", mountPath: tmpDir }],
+    volumeMounts: [
+      { name: "config", mountPath: configDir, readOnly: true },
+      { name: "modules", mountPath: modulesDir },
+      { name: "tmp", mountPath: tmpDir },
+    ],
+  }];
+}
+
+/**
+ * Each media pod prunes its own cache: files and then empty directories untouched for `mediaCacheMinutes`.
+ * No pod keeps copies of media that only media-0's clean-up jobs would remove, and a deleted or quarantined
+ * media item is not served from a copy anyway (Synapse checks the database first).
+ */
+export function mediaCachePruneCommand(): string[] {
+  const age = `-mmin +${mediaCacheMinutes}`;
+  return ["sh", "-c", `while true; do find ${mediaStoreDir} -mindepth 1 -type f ${age} -delete; `
+    + `find ${mediaStoreDir} -mindepth 1 -type d -empty ${age} -delete; sleep ${pruneEverySeconds}; done`];
+}
+
+function mediaCachePruner(spec: SynapseProcessSpec): IContainer[] {
+  if (!spec.media) return [];
+  const alive = { exec: { command: ["test", "-d", mediaStoreDir] }, periodSeconds: 60, timeoutSeconds: 5 };
+  return [{
+    name: "media-cache-pruner",
+    image: spec.site.images.synapse,
+    command: mediaCachePruneCommand(),
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+    livenessProbe: alive,
+    readinessProbe: alive,
+    securityContext: restrictedContainerSecurity(),
+    volumeMounts: [{ name: mediaCacheVolume, mountPath: mediaStoreDir }],
   }];
 }
 
@@ -164,6 +203,7 @@ export function synapsePodTemplate(spec: SynapseProcessSpec): IPodTemplateSpec {
           securityContext: restrictedContainerSecurity(),
           volumeMounts: mounts,
         },
+        ...mediaCachePruner(spec),
       ],
       volumes: podVolumes,
     },

@@ -6,7 +6,7 @@
  */
 import { IssueCollector } from "../site/errors.ts";
 import type { Site } from "../site/site.ts";
-import { optionalPoolBounds, workerPodResources, type AutoscaledPool, type OptionalRole, type Resources, type TierSizing } from "../site/sizing.ts";
+import { databaseConnections, optionalPoolBounds, workerPodResources, type AutoscaledPool, type OptionalRole, type Resources, type TierSizing } from "../site/sizing.ts";
 import { syncWave } from "../kube/sync-waves.ts";
 import { ports } from "./paths.ts";
 
@@ -31,8 +31,10 @@ export interface WorkerPool {
   streams: StreamName[];
   duties: Duty[];
   resources: Resources;
-  /** Needs its own volume for the local media store and thumbnail cache. */
-  mediaStore: boolean;
+  /** PostgreSQL connections one process of the pool may hold (its `cp_max`), from the sizing table. */
+  databaseConnections: number;
+  /** Serves media: S3 storage provider, scratch volume, media background jobs on ordinal 0. */
+  servesMedia: boolean;
   /** Argo CD sync wave, following the source's order (event persisters first, generic workers last). */
   wave: number;
   /** Seconds a pod gets to finish in-flight requests; long-polling pools need more. */
@@ -52,11 +54,18 @@ function podResources(key: string): Resources {
   return r;
 }
 
+/** A role's database pool size; a role missing from the table is a programming error, reported by name. */
+export function databasePoolSize(role: string): number {
+  const n = databaseConnections[role];
+  if (n === undefined) throw new Error(`databaseConnections has no entry for "${role}"`);
+  return n;
+}
+
 function streamWriter(role: OptionalRole, stream: StreamName): WorkerPool {
   return {
     role, name: `synapse-${role}`, app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["client"], streams: [stream], duties: [],
-    resources: podResources("stream-writer"), mediaStore: false, wave: syncWave.streamWriters,
+    resources: podResources("stream-writer"), databaseConnections: databasePoolSize(role), servesMedia: false, wave: syncWave.streamWriters,
     gracePeriodSeconds: 30, optionalRole: role,
   };
 }
@@ -71,25 +80,25 @@ const optionalPools: Record<OptionalRole, () => WorkerPool> = {
   pusher: () => ({
     role: "pusher", name: "synapse-pusher", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["pusher"],
-    resources: podResources("pusher"), mediaStore: false, wave: syncWave.federationSenders,
+    resources: podResources("pusher"), databaseConnections: databasePoolSize("pusher"), servesMedia: false, wave: syncWave.federationSenders,
     gracePeriodSeconds: 30, optionalRole: "pusher",
   }),
   background: () => ({
     role: "background", name: "synapse-background", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["background_tasks"],
-    resources: podResources("background"), mediaStore: false, wave: syncWave.federationSenders,
+    resources: podResources("background"), databaseConnections: databasePoolSize("background"), servesMedia: false, wave: syncWave.federationSenders,
     gracePeriodSeconds: 30, optionalRole: "background",
   }),
   "federation-reader": () => ({
     role: "federation-reader", name: "synapse-federation-reader", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["federation-reader"] } }, http: ["federation"],
-    streams: [], duties: [], resources: podResources("federation-reader"), mediaStore: false,
+    streams: [], duties: [], resources: podResources("federation-reader"), databaseConnections: databasePoolSize("federation-reader"), servesMedia: false,
     wave: syncWave.genericWorkers, gracePeriodSeconds: 30, optionalRole: "federation-reader",
   }),
   "initial-sync": () => ({
     role: "initial-sync", name: "synapse-initial-sync", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["initial-sync"] } }, http: ["client"],
-    streams: [], duties: [], resources: podResources("initial-sync"), mediaStore: false,
+    streams: [], duties: [], resources: podResources("initial-sync"), databaseConnections: databasePoolSize("initial-sync"), servesMedia: false,
     wave: syncWave.synchrotrons, gracePeriodSeconds: 90, optionalRole: "initial-sync",
   }),
 };
@@ -101,32 +110,32 @@ export function synapseTopology(tier: TierSizing): SynapseTopology {
     {
       role: "event-persister", name: "synapse-event-persister", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.eventPersisters }, http: ["health"], streams: ["events"], duties: [],
-      resources: podResources("event-persister"), mediaStore: false, wave: syncWave.eventPersisters,
+      resources: podResources("event-persister"), databaseConnections: databasePoolSize("event-persister"), servesMedia: false, wave: syncWave.eventPersisters,
       gracePeriodSeconds: 60,
     },
     {
       role: "federation-sender", name: "synapse-federation-sender", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.federationSenders }, http: ["health"], streams: [],
-      duties: ["federation_sender"], resources: podResources("federation-sender"), mediaStore: false,
+      duties: ["federation_sender"], resources: podResources("federation-sender"), databaseConnections: databasePoolSize("federation-sender"), servesMedia: false,
       wave: syncWave.federationSenders, gracePeriodSeconds: 60,
     },
     {
       role: "media", name: "synapse-media", app: "synapse.app.media_repository",
       scaling: { kind: "autoscaled", bounds: w.media }, http: ["media", "client", "federation"], streams: [],
-      duties: ["media_background_jobs"], resources: podResources("media"), mediaStore: true,
+      duties: ["media_background_jobs"], resources: podResources("media"), databaseConnections: databasePoolSize("media"), servesMedia: true,
       wave: syncWave.media, gracePeriodSeconds: 60,
     },
     {
       role: "synchrotron", name: "synapse-synchrotron", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.synchrotron }, http: ["client"], streams: [], duties: [],
-      resources: podResources("synchrotron"), mediaStore: false, wave: syncWave.synchrotrons,
+      resources: podResources("synchrotron"), databaseConnections: databasePoolSize("synchrotron"), servesMedia: false, wave: syncWave.synchrotrons,
       // /sync long-polls for up to 30 s by default: let in-flight polls finish before the pod stops.
       gracePeriodSeconds: 90,
     },
     {
       role: "generic", name: "synapse-generic", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.generic }, http: ["client", "federation"], streams: [], duties: [],
-      resources: podResources("generic"), mediaStore: false, wave: syncWave.genericWorkers,
+      resources: podResources("generic"), databaseConnections: databasePoolSize("generic"), servesMedia: false, wave: syncWave.genericWorkers,
       gracePeriodSeconds: 30,
     },
   ];

@@ -31,29 +31,7 @@ async function listen(): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-describe("Phase 1 prerequisite check (preflight.py)", () => {
-  it("passes when PostgreSQL, Redis and MinIO answer", async () => {
-    const services = await Promise.all(["PostgreSQL", "Redis", "MinIO"].map(async (name) => ({ name, host: "127.0.0.1", port: await listen(), hint: "" })));
-    const r = await runPython("preflight.py", { PREFLIGHT_SERVICES: JSON.stringify(services), PREFLIGHT_TIMEOUT_SECONDS: "2", PREFLIGHT_INTERVAL_SECONDS: "0.2" });
-    expect(r.code).toBe(0);
-    expect(r.out).toContain("PostgreSQL at 127.0.0.1");
-  });
-
-  it("fails within its time limit, naming each missing service and what was expected", async () => {
-    const closed = await freePort();
-    const services = [
-      { name: "PostgreSQL", host: "127.0.0.1", port: await listen(), hint: "" },
-      { name: "Redis", host: "127.0.0.1", port: closed, hint: "Expected the redis StatefulSet (site.redis)." },
-    ];
-    const started = Date.now();
-    const r = await runPython("preflight.py", { PREFLIGHT_SERVICES: JSON.stringify(services), PREFLIGHT_TIMEOUT_SECONDS: "1", PREFLIGHT_INTERVAL_SECONDS: "0.2" });
-    expect(r.code).toBe(1);
-    expect(r.out).toContain(`Redis at 127.0.0.1:${closed} is not reachable`);
-    expect(r.out).toContain("Expected the redis StatefulSet");
-    expect(r.out).not.toContain("PostgreSQL at 127.0.0.1 is not reachable");
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
-});
+// preflight.py runs against real PostgreSQL, Redis and S3 in test/e2e/hooks.e2e.ts.
 
 interface Behaviour { versions: number; baseUrl: string; cors: boolean }
 

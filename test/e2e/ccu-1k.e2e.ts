@@ -5,7 +5,7 @@
  * Synapse's workers.md, written out here: with no stream writers besides events, main serves typing,
  * to-device, receipts, presence, and writes of account data and push rules.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Direction, Method, Preset, ReceiptType, Visibility, type MatrixClient } from "matrix-js-sdk";
@@ -173,6 +173,18 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
       () => fetch(`${lab.clientUrl}/_matrix/client/v1/media/thumbnail/${server}/${mediaId}?width=32&height=32&method=scale`, { headers: auth }).then(async (r) => ({ type: r.headers.get("content-type"), size: (await r.arrayBuffer()).byteLength })));
     expect(thumb.result.type).toMatch(/^image\//);
     expect(thumb.result.size).toBeGreaterThan(0);
+    // The thumbnail went to S3 too.
+    expect(existsSync(join(lab.s3.bucketDir, "local_thumbnails", mediaId.slice(0, 2), mediaId.slice(2, 4), mediaId.slice(4))), "thumbnail in the bucket").toBe(true);
+    // Each media pod's local store is only a cache: with every pod's copy deleted (as its pruner does after an
+    // hour), every pod still serves the media, from S3.
+    const mediaPods = [...lab.pods.keys()].filter((p) => p.startsWith("synapse-media-")).sort();
+    expect(mediaPods.length).toBeGreaterThanOrEqual(2);
+    for (const pod of mediaPods) rmSync(join(lab.dir, "pods", pod, "volumes", "media-cache", "local_content"), { recursive: true, force: true });
+    for (const pod of mediaPods) {
+      const direct = await fetch(`http://${lab.pods.get(pod)?.address}:8008/_matrix/client/v1/media/download/${server}/${mediaId}`, { headers: auth });
+      expect(direct.status, pod).toBe(200);
+      expect(Buffer.from(await direct.arrayBuffer()).equals(image), pod).toBe(true);
+    }
   });
 
   it("answers federation on the 8448 frontend: server version on a generic worker, server keys on main", async () => {

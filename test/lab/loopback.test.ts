@@ -14,7 +14,7 @@ const mounts = [
   { mountPath: "/config", hostPath: "/lab/pod/config" },
   { mountPath: "/secrets/synapse", hostPath: "/lab/pod/synapse-secrets" },
   { mountPath: "/secrets/redis", hostPath: "/lab/pod/redis-password" },
-  { mountPath: "/media/store", hostPath: "/lab/pod/media" },
+  { mountPath: "/media/store", hostPath: "/lab/pod/media-cache" },
   { mountPath: "/tmp", hostPath: "/lab/pod/tmp" },
   { mountPath: "/usr/local/etc/haproxy", hostPath: "/lab/haproxy/config" },
 ];

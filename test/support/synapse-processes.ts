@@ -26,8 +26,10 @@ interface WorkloadSpec {
   template: { spec: { containers: SynapseContainer[] } };
 }
 
+/** The Synapse configuration files of the ConfigMap (its other keys, such as the media pods' pip requirements, are not YAML). */
 export function configFiles(objects: KubeObject[]): Record<string, string> {
-  return (find(objects, "ConfigMap", "synapse-config") as unknown as { data: Record<string, string> }).data;
+  const data = (find(objects, "ConfigMap", "synapse-config") as unknown as { data: Record<string, string> }).data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => key.endsWith(".yaml")));
 }
 
 export function synapseWorkloads(objects: KubeObject[]): SynapseWorkload[] {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { find, renderOverlay } from "../support/repo.ts";
-import { expected } from "../support/site-under-test.ts";
+import { expected, siteInput } from "../support/site-under-test.ts";
 import { configFiles, synapseWorkloads } from "../support/synapse-processes.ts";
 import { parse } from "yaml";
 
@@ -122,8 +122,53 @@ describe.each(tiers.map((t) => [t.name, t] as const))("worker pools of %s", (nam
     expect(s.media_instance_running_background_jobs).toBe("synapse-media-0");
     // Ordinal 0 of the media StatefulSet exists whenever the HPA keeps at least one pod.
     expect(spec<{ minReplicas: number }>(find(objects, "HorizontalPodAutoscaler", "synapse-media")).minReplicas).toBeGreaterThanOrEqual(1);
-    const media = find(objects, "StatefulSet", "synapse-media");
-    expect(spec<{ volumeClaimTemplates: { metadata: { name: string } }[] }>(media).volumeClaimTemplates.map((v) => v.metadata.name)).toEqual(["media"]);
+  });
+
+  it("keeps media in S3 with a per-pod cache that the pod prunes itself: no volume claims, a bounded emptyDir", async () => {
+    const objects = await renderOverlay(name);
+    const media = synapseWorkloads(objects).find((w) => w.name === "synapse-media");
+    if (!media) throw new Error("no synapse-media workload");
+    const config = media.config("synapse-media-1");
+    expect(config.enable_media_repo).toBe(true);
+    expect(config).not.toHaveProperty("enable_local_media_storage");
+    expect(config.media_storage_providers).toEqual([{
+      module: "s3_storage_provider.S3StorageProviderBackend", store_local: true, store_remote: true, store_synchronous: true,
+      config: {
+        bucket: siteInput.s3?.bucket ?? "synapse-media",
+        region_name: siteInput.s3?.region ?? "us-east-1",
+        endpoint_url: siteInput.s3?.endpoint ?? `http://minio.${expected.namespace}.svc:80`,
+      },
+    }]);
+    type Container = { name: string; command: string[]; volumeMounts: { name: string; mountPath: string }[] };
+    const sts = spec<{ volumeClaimTemplates?: unknown[]; template: { spec: { volumes: { name: string; emptyDir?: { sizeLimit?: string } }[]; containers: Container[] } } }>(media.object);
+    expect(sts.volumeClaimTemplates).toBeUndefined();
+    const containers = sts.template.spec.containers;
+    expect(containers.map((c) => c.name)).toEqual(["synapse", "media-cache-pruner"]);
+    const store = containers[0]?.volumeMounts.find((m) => m.mountPath === config.media_store_path);
+    expect(store, "media_store_path is a mount of the synapse container").toBeDefined();
+    expect(sts.template.spec.volumes.find((v) => v.name === store?.name)?.emptyDir?.sizeLimit).toBe("10Gi");
+    expect(containers[1]?.volumeMounts).toEqual([{ name: store?.name, mountPath: config.media_store_path }]);
+    // No other Synapse process touches media: none configures a provider or turns the media repository on.
+    for (const w of synapseWorkloads(objects).filter((x) => x.name !== "synapse-media")) {
+      const c = w.config(w.pods[0] as string);
+      expect(c.media_storage_providers, w.name).toBeUndefined();
+      expect(c.enable_media_repo, w.name).toBe(false);
+    }
+  });
+
+  it("puts every path Synapse creates or reads on a volume of the process's own container (the root filesystem is read-only)", async () => {
+    const objects = await renderOverlay(name);
+    for (const w of synapseWorkloads(objects)) {
+      const c = w.config(w.pods[0] as string);
+      const container = spec<{ template: { spec: { containers: { name: string; volumeMounts: { mountPath: string }[] }[] } } }>(w.object)
+        .template.spec.containers.find((x) => x.name === "synapse");
+      const mounts = container?.volumeMounts.map((m) => m.mountPath) ?? [];
+      const paths = Object.entries(c).filter(([k, v]) => (k.endsWith("_path") || k === "log_config" || k === "worker_log_config") && typeof v === "string");
+      const redis = (c.redis as { password_path?: string } | undefined)?.password_path;
+      for (const [key, value] of [...paths, ...(redis ? [["redis.password_path", redis] as const] : [])]) {
+        expect(mounts.some((m) => value === m || (value as string).startsWith(`${m}/`)), `${w.name} ${key}: ${String(value)} is under none of ${mounts.join(", ")}`).toBe(true);
+      }
+    }
   });
 
   it("switches on the tier's optional roles and nothing else", async () => {

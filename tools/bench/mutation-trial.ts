@@ -31,7 +31,7 @@ const mutations: Mutation[] = [
   { id: "trusted-loopback", file: "apps/site/site.ts", from: `"100.64.0.0/10", "fc00::/7"]`, to: `"100.64.0.0/10", "fc00::/7", "127.0.0.0/8"]` },
   { id: "overload-soft-limit", file: "apps/haproxy/haproxy-config.ts", from: `const overflowFactor = 1.25;`, to: `const overflowFactor = 1;` },
   { id: "buffer-body", file: "apps/haproxy/haproxy-config.ts", from: `...balanceDirectives(balance), bufferBody, unavailable`, to: `...balanceDirectives(balance), unavailable` },
-  { id: "writer-fallback", file: "apps/haproxy/haproxy-config.ts", from: `const fallback = !dest.startsWith("writer:") && !pool.mediaStore;`, to: `const fallback = !pool.mediaStore;` },
+  { id: "writer-fallback", file: "apps/haproxy/haproxy-config.ts", from: `const fallback = !dest.startsWith("writer:") && !pool.servesMedia;`, to: `const fallback = !pool.servesMedia;` },
   { id: "no-server-429", file: "apps/haproxy/haproxy-config.ts", from: `bufferBody, unavailable, ...servers`, to: `bufferBody, ...servers` },
   { id: "room-key-encoded", file: "apps/haproxy/haproxy-config.ts", from: `field(1,/),url_dec\``, to: `field(1,/)\`` },
   { id: "sliding-sync-route", file: "apps/haproxy/routing-table.ts", from: `, "^/_matrix/client/unstable/org.matrix.simplified_msc3575/sync$"]`, to: `]` },

@@ -8,6 +8,7 @@ import { objectYaml } from "../../apps/kube/yaml.ts";
 import type { Site } from "../../apps/site/site.ts";
 import type { TierSizing } from "../../apps/site/sizing.ts";
 import { IssueCollector } from "../../apps/site/errors.ts";
+import { checkDeclaredConnections, connectionBudget } from "../../apps/synapse/database-budget.ts";
 import { argocdManifests, type GroupKind, type HpaTarget } from "../../apps/argocd/index.ts";
 
 export const emitCommand = "npx nx run overlays:emit";
@@ -55,10 +56,20 @@ function markdownTierTable(sizing: readonly TierSizing[]): string {
   const pool = (p: { min: number; max: number }) => `${p.min}–${p.max} (HPA)`;
   const rows = sizing.map((t) =>
     `| \`${t.name}\` | ${t.ccu.from.toLocaleString("en-US")}–${t.ccu.to.toLocaleString("en-US")} | ${res(t.main)} | ${t.haproxy.replicas} × ${res(t.haproxy.resources)} | ${pool(t.workers.synchrotron)} | ${pool(t.workers.generic)} | ${pool(t.workers.media)} | ${t.workers.eventPersisters} | ${t.workers.federationSenders} |`);
+  const budgets = sizing.map(connectionBudget);
+  const n = (v: number) => v.toLocaleString("en-US");
+  const dbRows = budgets.map((b) =>
+    `| \`${b.tier}\` | ${n(b.atMinimum)} | ${n(b.atMaximum)} | ${n(b.headroom)} | **${n(b.maxConnectionsNeeded)}** |`);
   return [
     "| Overlay | Concurrent users | Synapse main (request, limit) | HAProxy | Synchrotrons | Generic workers | Media workers | Event persisters | Federation senders |",
     "|---|---|---|---|---|---|---|---|---|",
     ...rows,
+    "",
+    "PostgreSQL connections (each process's pool size is per role, `databaseConnections` in the same file):",
+    "",
+    "| Overlay | Synapse at minimum counts | Synapse at HPA maximums | Superuser and other clients | `max_connections` needed |",
+    "|---|---|---|---|---|",
+    ...dbRows,
   ].join("\n");
 }
 
@@ -152,6 +163,7 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
   files.set("argocd/apps/kustomization.yaml", header("apps/argocd/") + kustomization({ resources: argoApps.map(([n]) => n).sort() }));
   for (const m of argo.bootstrap) files.set(`argocd/bootstrap/${fileName(m)}`, header("apps/argocd/") + objectYaml(m.toJSON()));
 
+  checkDeclaredConnections(site, sizing, issues);
   files.set("README.md", readmeWithTierTable(readme, sizing));
   issues.throwIfAny();
   return files;

@@ -4,10 +4,11 @@
  * Debian servers (PostgreSQL 15, Redis, HAProxy, dnsmasq) that `.ci/run` installs. `ensureToolchain`
  * installs what is missing and is safe to run again; a missing system package is an error naming it.
  */
+import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { s3ProviderVersion } from "../../apps/synapse/process.ts";
+import { s3ProviderPipArgs, s3ProviderRequirements, s3ProviderVersion } from "../../apps/synapse/s3-provider.ts";
 import type { Images } from "../../apps/site/site.ts";
 import { repoRoot } from "../emit/load-config.ts";
 
@@ -118,10 +119,14 @@ function requirePackages(binaries: [string, string][]): void {
  * installed apart from the venv so that the default media pods still prove their own installer works.
  */
 function ensureMediaModules(python: string): string {
-  const dir = join(labRoot, `media-image-s3-${s3ProviderVersion}`);
+  const dir = join(labRoot, `media-image-s3-${s3ProviderVersion}-${createHash("sha256").update(s3ProviderRequirements).digest("hex").slice(0, 8)}`);
   const stamp = join(dir, ".installed");
   if (existsSync(stamp)) return dir;
-  run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", dir, `synapse-s3-storage-provider==${s3ProviderVersion}`]);
+  // The Dockerfile's own command on the same hash-pinned list.
+  mkdirSync(dir, { recursive: true });
+  const requirements = join(dir, "requirements.txt");
+  writeFileSync(requirements, s3ProviderRequirements);
+  run(python, s3ProviderPipArgs(requirements, dir));
   writeFileSync(stamp, s3ProviderVersion);
   return dir;
 }

@@ -11,6 +11,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Site } from "../../../apps/site/site.ts";
+import { findTier, tiers } from "../../../apps/site/sizing.ts";
+import { connectionBudget } from "../../../apps/synapse/database-budget.ts";
 import { loadSite, repoRoot } from "../../emit/load-config.ts";
 import { kustomizeBuild } from "../../render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../render/rendered.ts";
@@ -142,8 +144,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       startPostgres({
         dir: join(dir, "postgresql"), address: pgAddress, port: site.postgres.port, database: site.postgres.database,
         user: site.postgres.user, password: pgPassword, collation: options.postgresCollation,
-        // Every pod's pool may open cp_max connections; the lab allows all of them and the superuser's.
-        maxConnections: Math.max(100, synapsePods.length * 10 + 20),
+        // What the tier's PostgreSQL must allow (README, Size tiers), which the preflight checks.
+        maxConnections: connectionBudget(findTier(tiers, options.tier)).maxConnectionsNeeded,
       }),
       startRedis({ dir: join(dir, "redis"), address: redisAddress, port: site.redis.port, password: redisPassword }),
       startS3({

@@ -80,7 +80,7 @@ export function synapseFileToLoopback(text: string, runtime: PodRuntime): string
 /**
  * An environment variable's literal value in the lab: paths follow the mounts (`PYTHONPATH=/modules`), a URL's
  * host and JSON `host` fields resolve like cluster DNS (`http://haproxy-client.matrix.svc...:8008`, the
- * preflight's service list). Other values are unchanged.
+ * preflight's service list), and JSON strings that are paths follow the mounts. Other values are unchanged.
  */
 export function envValueToLoopback(value: string, runtime: PodRuntime): string {
   if (/^https?:\/\//.test(value)) return mapUrlHost(value, runtime);
@@ -91,6 +91,7 @@ export function envValueToLoopback(value: string, runtime: PodRuntime): string {
         if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
         if (typeof v === "string" && key === "host") return runtime.resolve(v) ?? v;
         if (typeof v === "string" && /^https?:\/\//.test(v)) return mapUrlHost(v, runtime);
+        if (typeof v === "string" && v.startsWith("/")) return mapPath(v, runtime.mounts);
         return v;
       };
       return JSON.stringify(walk(JSON.parse(value)));
