@@ -157,6 +157,9 @@ def s3_request(method, key, query=""):
         conn.close()
 
 
+CREDENTIAL_ERRORS = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "UserNotFound")
+
+
 def s3_error(status, text):
     code = text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else "no error code"
     return "HTTP %d (%s)" % (status, code)
@@ -168,9 +171,10 @@ def check_s3():
     # A listing of at most one key: its error code tells a missing bucket from refused credentials.
     status, text = s3_request("GET", None, "list-type=2&max-keys=1")
     code = s3_error(status, text)
-    if status == 404 or "NoSuchBucket" in code:
+    if "(NoSuchBucket)" in code:
         raise Failed("bucket %s does not exist" % bucket, "create the bucket (site.s3.bucket), or correct site.s3.bucket")
-    if status in (401, 403):
+    # S3 and MinIO answer an unknown key with 403 InvalidAccessKeyId; some gateways with 404 and their own code.
+    if status in (401, 403) or any(c in code for c in CREDENTIAL_ERRORS):
         raise Failed("the media credentials were refused: %s" % code,
                      "the access key in %s must be valid for bucket %s" % (creds, bucket))
     if status >= 300:
