@@ -94,6 +94,43 @@ export const databaseConnections: Record<string, number> = {
  */
 export const postgresHeadroom = { superuserReserved: 3, otherClients: 10 } as const;
 
+/**
+ * Synapse's caches, per role. `cacheFactor` (`caches.global_factor`, what SYNAPSE_CACHE_FACTOR sets) scales
+ * every cache's entry count; entries differ in size, so it cannot bound memory by itself. What bounds it is
+ * `caches.cache_autotuning` (jemalloc, which every Synapse container preloads as the image's own start
+ * script does): once jemalloc has allocated `max` of the container's memory limit, Synapse evicts cache
+ * entries until it is back at `target`. The rest of the limit is for what jemalloc does not see (Python's
+ * small-object arenas, code: the 118–128 MiB floor the lab measures) and requests in flight; the lab checks
+ * that floor plus `max` stays under every role's limit (test/e2e/ccu-1k.e2e.ts).
+ */
+export const cacheMemoryShare = { max: 0.6, target: 0.5 } as const;
+
+export const workerCacheFactors: Record<string, number> = {
+  // Sync answers come from the event, state and stream-change caches.
+  synchrotron: 2,
+  generic: 1,
+  "federation-reader": 1,
+  "initial-sync": 1,
+  // Persisting reads current state and event relations; a warm state cache saves those queries.
+  "event-persister": 1,
+  // The rest serve narrow traffic; Synapse's default (0.5) is enough.
+  media: 0.5,
+  "federation-sender": 0.5,
+  pusher: 0.5,
+  background: 0.5,
+  "typing-writer": 0.5,
+  "to-device-writer": 0.5,
+  "receipts-writer": 0.5,
+  "account-data-writer": 0.5,
+  "presence-writer": 0.5,
+  "push-rules-writer": 0.5,
+};
+
+/** Main serves everything no worker takes: its cache factor grows with its memory (1 per 2Gi requested). */
+export function mainCacheFactor(main: Resources): number {
+  return (parseMemory(main.requests.memory) ?? 0) / 2 ** 31;
+}
+
 /** HPA bounds of the optional autoscaled roles, the same in every tier that enables them. */
 export const optionalPoolBounds = {
   "federation-reader": { min: 2, max: 8, targetCpuPercent: 70, targetMemoryPercent: 80 },
@@ -286,6 +323,7 @@ export function validateSizing(table: readonly TierSizing[]): readonly TierSizin
   parseOrThrow(sizingSchema, table, "sizing", (path) => (path.length === 1 ? tierName(path) : undefined));
   parseOrThrow(z.record(z.string(), resourcesSchema), workerPodResources, "workerPodResources");
   parseOrThrow(z.record(z.string(), count(1, 50)), databaseConnections, "databaseConnections");
+  parseOrThrow(z.record(z.string(), z.number().positive().max(64)), workerCacheFactors, "workerCacheFactors");
   return table;
 }
 

@@ -13,7 +13,7 @@ import { objectLabels, selectorLabels } from "../kube/labels.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
-import { configMapName, mainName, mainProcessFile, synapseConfig } from "../synapse/config-files.ts";
+import { configMapName, mainName, mainProcessFile, synapseConfig, tierFiles } from "../synapse/config-files.ts";
 import { ports } from "../synapse/paths.ts";
 import { synapsePodTemplate } from "../synapse/process.ts";
 import { secretsInitObjects } from "../synapse/secrets-job.ts";
@@ -94,7 +94,7 @@ export const synapseMain: Component = {
         apiVersion: "v1",
         kind: "ConfigMap",
         metadata: { name: configMapName, namespace: site.namespace },
-        data: { "homeserver.yaml": config.files["homeserver.yaml"] },
+        data: Object.fromEntries(tierFiles.map((f) => [f, config.files[f]])),
       },
       {
         apiVersion: "apps/v1",

@@ -1,7 +1,7 @@
 /**
  * The files every Synapse process of one tier loads, and their digest. The shared `homeserver.yaml` names
- * the tier's instances, so it is produced per tier (a Kustomize patch cannot merge into YAML held in a
- * ConfigMap string); overlays replace it whole.
+ * the tier's instances and main's file sizes its caches, so both are produced per tier (a Kustomize patch
+ * cannot merge into YAML held in a ConfigMap string); overlays replace them whole.
  */
 import { configHash } from "../kube/config-hash.ts";
 import { configYaml } from "../kube/yaml.ts";
@@ -14,6 +14,9 @@ import { allOptionalPools, synapseTopology, type SynapseTopology, type WorkerPoo
 export const configMapName = "synapse-config";
 export const mainName = "synapse-main";
 export const mainProcessFile = "main.yaml";
+
+/** Files that depend on the tier: overlays replace them whole (the instance list; main's caches by its memory). */
+export const tierFiles = ["homeserver.yaml", mainProcessFile] as const;
 
 export function workerFile(pool: WorkerPool): string {
   return `worker-${pool.role}.yaml`;
@@ -31,7 +34,7 @@ export function synapseConfig(site: Site, tier: TierSizing): SynapseConfig {
   const files: Record<string, string> = {
     "homeserver.yaml": configYaml(sharedHomeserverConfig(site, mainName, topology)),
     "log.yaml": configYaml(logConfig()),
-    [mainProcessFile]: configYaml(mainProcessConfig(site)),
+    [mainProcessFile]: configYaml(mainProcessConfig(site, tier)),
     // Read by the media pods' installer (apps/synapse/s3-provider.ts); in the digest, so a new pin rolls them.
     [s3ProviderRequirementsFile]: s3ProviderRequirements,
   };

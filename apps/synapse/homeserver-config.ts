@@ -2,7 +2,9 @@
  * Synapse configuration as typed data (a subset of Synapse's config schema, v1.157). Every process loads
  * the shared `homeserver.yaml` and then its own process file; later files override top-level keys.
  */
+import { parseMemory } from "../site/quantity.ts";
 import type { Site } from "../site/site.ts";
+import { cacheMemoryShare, mainCacheFactor, type Resources, type TierSizing } from "../site/sizing.ts";
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretKeys, secretsDir, unusedMediaStoreDir } from "./paths.ts";
 import {
   databasePoolSize, instanceAddress, instanceNames, instancesWithDuty, mediaBackgroundInstance, multiWriterStreams, writersOf,
@@ -75,6 +77,12 @@ export interface DatabaseConfig {
   args: { host: string; port: number; dbname: string; user: string; cp_min: number; cp_max: number; keepalives_idle: number; keepalives_interval: number; keepalives_count: number };
 }
 
+/** Cache sizing of one process (apps/site/sizing.ts, `cacheMemoryShare`). */
+export interface CacheConfig {
+  global_factor: number;
+  cache_autotuning: { max_cache_memory_usage: string; target_cache_memory_usage: string; min_cache_ttl: string };
+}
+
 export interface MediaStorageProvider {
   module: string;
   store_local: boolean;
@@ -86,6 +94,7 @@ export interface MediaStorageProvider {
 export interface ProcessConfig {
   listeners: Listener[];
   database: DatabaseConfig;
+  caches: CacheConfig;
 }
 
 export interface WorkerProcessConfig {
@@ -93,6 +102,7 @@ export interface WorkerProcessConfig {
   worker_listeners: Listener[];
   worker_log_config: string;
   database: DatabaseConfig;
+  caches: CacheConfig;
   enable_media_repo?: boolean;
   /** Media workers: their per-pod cache volume (apps/synapse/process.ts prunes it). */
   media_store_path?: string;
@@ -139,6 +149,21 @@ export function databaseConfig(site: Site, connections: number): DatabaseConfig 
       keepalives_idle: 10,
       keepalives_interval: 10,
       keepalives_count: 3,
+    },
+  };
+}
+
+/** Caches of a process with this factor and these resources: autotuning bounds them by the memory limit. */
+export function cacheConfig(factor: number, resources: Resources): CacheConfig {
+  const limitMiB = (parseMemory(resources.limits.memory) ?? 0) / 2 ** 20;
+  const share = (f: number) => `${Math.floor(limitMiB * f)}M`;
+  return {
+    global_factor: factor,
+    cache_autotuning: {
+      max_cache_memory_usage: share(cacheMemoryShare.max),
+      target_cache_memory_usage: share(cacheMemoryShare.target),
+      // Entries younger than this stay even under memory pressure, so a burst cannot empty the caches.
+      min_cache_ttl: "5m",
     },
   };
 }
@@ -234,10 +259,11 @@ const replicationListener: Listener = {
 const metricsListener: Listener = { port: ports.metrics, type: "metrics", bind_addresses: anyAddress };
 
 /** Listeners of the main process: public HTTP (behind HAProxy), replication (cluster only), metrics. */
-export function mainProcessConfig(site: Site): ProcessConfig {
+export function mainProcessConfig(site: Site, tier: TierSizing): ProcessConfig {
   return {
     listeners: [httpListener(["client", "federation"]), replicationListener, metricsListener],
     database: databaseConfig(site, databasePoolSize("main")),
+    caches: cacheConfig(mainCacheFactor(tier.main), tier.main),
   };
 }
 
@@ -250,6 +276,7 @@ export function workerProcessConfig(site: Site, pool: WorkerPool): WorkerProcess
     worker_listeners: listeners,
     worker_log_config: `${configDir}/log.yaml`,
     database: databaseConfig(site, pool.databaseConnections),
+    caches: cacheConfig(pool.cacheFactor, pool.resources),
     ...(pool.servesMedia ? {
       enable_media_repo: true,
       // Local storage stays on: synapse-s3-storage-provider 1.7.0 uploads from `media_store_path` itself, so

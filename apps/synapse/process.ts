@@ -47,13 +47,20 @@ export interface SynapseProcessSpec {
   spread: boolean;
 }
 
+/**
+ * jemalloc, as the image's own start script (docker/start.py) preloads it: the container command bypasses
+ * that script, and without jemalloc Synapse's `cache_autotuning` (the memory bound of its caches) is off.
+ */
+const preloadJemalloc = 'jemalloc=/usr/lib/$(uname -m)-linux-gnu/libjemalloc.so.2; '
+  + 'if [ -f "$jemalloc" ]; then export LD_PRELOAD="$jemalloc"; else echo "no $jemalloc: cache autotuning is off" >&2; fi';
+
 function command(spec: SynapseProcessSpec): string[] {
   const configs = [`${configDir}/homeserver.yaml`, `${configDir}/${spec.processFile}`];
   const python = ["python", "-m", spec.app, ...configs.flatMap((c) => ["--config-path", c])];
-  if (!spec.isWorker) return python;
+  if (!spec.isWorker) return ["sh", "-c", `${preloadJemalloc}; exec ${python.join(" ")}`];
   // Synapse has no per-pod setting; a one-line file written at start gives each pod its own worker_name.
   const nameFile = `${tmpDir}/worker-name.yaml`;
-  return ["sh", "-c", `printf 'worker_name: %s\\n' "$POD_NAME" > ${nameFile} && exec ${python.join(" ")} --config-path ${nameFile}`];
+  return ["sh", "-c", `${preloadJemalloc}; printf 'worker_name: %s\\n' "$POD_NAME" > ${nameFile} && exec ${python.join(" ")} --config-path ${nameFile}`];
 }
 
 function env(spec: SynapseProcessSpec): IEnvVar[] {
@@ -61,7 +68,6 @@ function env(spec: SynapseProcessSpec): IEnvVar[] {
   const vars: IEnvVar[] = [
     // libpq reads the database password from PGPASSWORD, so it never appears in a config file.
     { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: site.postgres.passwordSecret.name, key: site.postgres.passwordSecret.key } } },
-    { name: "SYNAPSE_CACHE_FACTOR", value: "1.0" },
   ];
   if (spec.isWorker) vars.push({ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } });
   if (spec.media) {

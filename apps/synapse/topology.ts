@@ -6,7 +6,7 @@
  */
 import { IssueCollector } from "../site/errors.ts";
 import type { Site } from "../site/site.ts";
-import { databaseConnections, optionalPoolBounds, workerPodResources, type AutoscaledPool, type OptionalRole, type Resources, type TierSizing } from "../site/sizing.ts";
+import { databaseConnections, optionalPoolBounds, workerCacheFactors, workerPodResources, type AutoscaledPool, type OptionalRole, type Resources, type TierSizing } from "../site/sizing.ts";
 import { syncWave } from "../kube/sync-waves.ts";
 import { ports } from "./paths.ts";
 
@@ -33,6 +33,8 @@ export interface WorkerPool {
   resources: Resources;
   /** PostgreSQL connections one process of the pool may hold (its `cp_max`), from the sizing table. */
   databaseConnections: number;
+  /** `caches.global_factor` of its processes, from the sizing table. */
+  cacheFactor: number;
   /** Serves media: S3 storage provider, scratch volume, media background jobs on ordinal 0. */
   servesMedia: boolean;
   /** Argo CD sync wave, following the source's order (event persisters first, generic workers last). */
@@ -61,11 +63,18 @@ export function databasePoolSize(role: string): number {
   return n;
 }
 
+/** A role's cache factor; a role missing from the table is a programming error, reported by name. */
+export function cacheFactorOf(role: string): number {
+  const f = workerCacheFactors[role];
+  if (f === undefined) throw new Error(`workerCacheFactors has no entry for "${role}"`);
+  return f;
+}
+
 function streamWriter(role: OptionalRole, stream: StreamName): WorkerPool {
   return {
     role, name: `synapse-${role}`, app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["client"], streams: [stream], duties: [],
-    resources: podResources("stream-writer"), databaseConnections: databasePoolSize(role), servesMedia: false, wave: syncWave.streamWriters,
+    resources: podResources("stream-writer"), databaseConnections: databasePoolSize(role), cacheFactor: cacheFactorOf(role), servesMedia: false, wave: syncWave.streamWriters,
     gracePeriodSeconds: 30, optionalRole: role,
   };
 }
@@ -80,25 +89,25 @@ const optionalPools: Record<OptionalRole, () => WorkerPool> = {
   pusher: () => ({
     role: "pusher", name: "synapse-pusher", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["pusher"],
-    resources: podResources("pusher"), databaseConnections: databasePoolSize("pusher"), servesMedia: false, wave: syncWave.federationSenders,
+    resources: podResources("pusher"), databaseConnections: databasePoolSize("pusher"), cacheFactor: cacheFactorOf("pusher"), servesMedia: false, wave: syncWave.federationSenders,
     gracePeriodSeconds: 30, optionalRole: "pusher",
   }),
   background: () => ({
     role: "background", name: "synapse-background", app: "synapse.app.generic_worker",
     scaling: { kind: "named", replicas: 1 }, http: ["health"], streams: [], duties: ["background_tasks"],
-    resources: podResources("background"), databaseConnections: databasePoolSize("background"), servesMedia: false, wave: syncWave.federationSenders,
+    resources: podResources("background"), databaseConnections: databasePoolSize("background"), cacheFactor: cacheFactorOf("background"), servesMedia: false, wave: syncWave.federationSenders,
     gracePeriodSeconds: 30, optionalRole: "background",
   }),
   "federation-reader": () => ({
     role: "federation-reader", name: "synapse-federation-reader", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["federation-reader"] } }, http: ["federation"],
-    streams: [], duties: [], resources: podResources("federation-reader"), databaseConnections: databasePoolSize("federation-reader"), servesMedia: false,
+    streams: [], duties: [], resources: podResources("federation-reader"), databaseConnections: databasePoolSize("federation-reader"), cacheFactor: cacheFactorOf("federation-reader"), servesMedia: false,
     wave: syncWave.genericWorkers, gracePeriodSeconds: 30, optionalRole: "federation-reader",
   }),
   "initial-sync": () => ({
     role: "initial-sync", name: "synapse-initial-sync", app: "synapse.app.generic_worker",
     scaling: { kind: "autoscaled", bounds: { ...optionalPoolBounds["initial-sync"] } }, http: ["client"],
-    streams: [], duties: [], resources: podResources("initial-sync"), databaseConnections: databasePoolSize("initial-sync"), servesMedia: false,
+    streams: [], duties: [], resources: podResources("initial-sync"), databaseConnections: databasePoolSize("initial-sync"), cacheFactor: cacheFactorOf("initial-sync"), servesMedia: false,
     wave: syncWave.synchrotrons, gracePeriodSeconds: 90, optionalRole: "initial-sync",
   }),
 };
@@ -110,32 +119,32 @@ export function synapseTopology(tier: TierSizing): SynapseTopology {
     {
       role: "event-persister", name: "synapse-event-persister", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.eventPersisters }, http: ["health"], streams: ["events"], duties: [],
-      resources: podResources("event-persister"), databaseConnections: databasePoolSize("event-persister"), servesMedia: false, wave: syncWave.eventPersisters,
+      resources: podResources("event-persister"), databaseConnections: databasePoolSize("event-persister"), cacheFactor: cacheFactorOf("event-persister"), servesMedia: false, wave: syncWave.eventPersisters,
       gracePeriodSeconds: 60,
     },
     {
       role: "federation-sender", name: "synapse-federation-sender", app: "synapse.app.generic_worker",
       scaling: { kind: "named", replicas: w.federationSenders }, http: ["health"], streams: [],
-      duties: ["federation_sender"], resources: podResources("federation-sender"), databaseConnections: databasePoolSize("federation-sender"), servesMedia: false,
+      duties: ["federation_sender"], resources: podResources("federation-sender"), databaseConnections: databasePoolSize("federation-sender"), cacheFactor: cacheFactorOf("federation-sender"), servesMedia: false,
       wave: syncWave.federationSenders, gracePeriodSeconds: 60,
     },
     {
       role: "media", name: "synapse-media", app: "synapse.app.media_repository",
       scaling: { kind: "autoscaled", bounds: w.media }, http: ["media", "client", "federation"], streams: [],
-      duties: ["media_background_jobs"], resources: podResources("media"), databaseConnections: databasePoolSize("media"), servesMedia: true,
+      duties: ["media_background_jobs"], resources: podResources("media"), databaseConnections: databasePoolSize("media"), cacheFactor: cacheFactorOf("media"), servesMedia: true,
       wave: syncWave.media, gracePeriodSeconds: 60,
     },
     {
       role: "synchrotron", name: "synapse-synchrotron", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.synchrotron }, http: ["client"], streams: [], duties: [],
-      resources: podResources("synchrotron"), databaseConnections: databasePoolSize("synchrotron"), servesMedia: false, wave: syncWave.synchrotrons,
+      resources: podResources("synchrotron"), databaseConnections: databasePoolSize("synchrotron"), cacheFactor: cacheFactorOf("synchrotron"), servesMedia: false, wave: syncWave.synchrotrons,
       // /sync long-polls for up to 30 s by default: let in-flight polls finish before the pod stops.
       gracePeriodSeconds: 90,
     },
     {
       role: "generic", name: "synapse-generic", app: "synapse.app.generic_worker",
       scaling: { kind: "autoscaled", bounds: w.generic }, http: ["client", "federation"], streams: [], duties: [],
-      resources: podResources("generic"), databaseConnections: databasePoolSize("generic"), servesMedia: false, wave: syncWave.genericWorkers,
+      resources: podResources("generic"), databaseConnections: databasePoolSize("generic"), cacheFactor: cacheFactorOf("generic"), servesMedia: false, wave: syncWave.genericWorkers,
       gracePeriodSeconds: 30,
     },
   ];

@@ -36,6 +36,8 @@ const systemBinaries: [string, string][] = [
   ["/usr/sbin/haproxy", "haproxy"],
   ["/usr/sbin/dnsmasq", "dnsmasq-base"],
   ["/usr/bin/pg_config", "libpq-dev"],
+  // Every Synapse container preloads jemalloc (the image's start script does; cache autotuning needs it).
+  [`/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/libjemalloc.so.2`, "libjemalloc2"],
   ["/usr/bin/setpriv", "util-linux"],
 ];
 
