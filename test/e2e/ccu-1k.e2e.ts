@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Direction, Method, Preset, ReceiptType, Visibility, type MatrixClient } from "matrix-js-sdk";
 import { serverAddresses } from "../../tools/lab/cluster/haproxy-log.ts";
 import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
-import { synapseWorkloads } from "../support/synapse-processes.ts";
+import { checkResidentMemory } from "../support/lab-memory.ts";
 import { clientPath as c, login, pngImage, poolOf, StepRunner, syncOnce as sync } from "./matrix-steps.ts";
 
 /** Pods the rendered ccu-1k overlay runs at its minimum counts (StatefulSet ordinals; lab names for Deployment pods). */
@@ -253,31 +253,6 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
   });
 
   it("keeps every process's measured resident memory plus its cache bound under its memory limit, with jemalloc loaded", () => {
-    const objects = synapseWorkloads(lab.objects);
-    const rows: string[] = [];
-    for (const [pod, instance] of [...lab.pods].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const w = objects.find((x) => x.pods.includes(pod));
-      if (!w) throw new Error(`no workload renders ${pod}`);
-      const limit = mebibytes((w.object.spec as { template: { spec: { containers: { name: string; resources: { limits: { memory: string } } }[] } } })
-        .template.spec.containers.find((c) => c.name === "synapse")?.resources.limits.memory as string);
-      const autotuning = (w.config(pod).caches as { cache_autotuning: { max_cache_memory_usage: string; target_cache_memory_usage: string } }).cache_autotuning;
-      const max = mebibytes(autotuning.max_cache_memory_usage);
-      const target = mebibytes(autotuning.target_cache_memory_usage);
-      const pid = instance.process.pid as number;
-      const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-      // Autotuning reads jemalloc's statistics: without jemalloc in the process the bound does not exist.
-      expect(readFileSync(`/proc/${pid}/maps`, "utf8"), `${pod} has jemalloc loaded`).toMatch(/libjemalloc\.so/);
-      expect(rss, `${pod}: resident ${rss.toFixed(0)} MiB is under the autotuning target ${target} MiB`).toBeLessThan(target);
-      expect(rss + max, `${pod}: resident ${rss.toFixed(0)} MiB + cache bound ${max} MiB within the limit ${limit} MiB`).toBeLessThanOrEqual(limit);
-      rows.push(`${pod.padEnd(28)} ${`${rss.toFixed(0)} MiB`.padStart(8)} ${`${target} / ${max} MiB`.padStart(16)} ${`${limit} MiB`.padStart(9)}`);
-    }
-    console.log([`${"pod".padEnd(28)} ${"resident".padStart(8)} ${"target / bound".padStart(16)} ${"limit".padStart(9)}`, ...rows].join("\n"));
+    console.log(checkResidentMemory(lab));
   });
 });
-
-/** MiB of a Kubernetes (`2Gi`, `512Mi`) or Synapse (`1228M`, binary) memory size. */
-function mebibytes(v: string): number {
-  const m = /^(\d+)(Mi|Gi|M|G)$/.exec(v);
-  if (!m) throw new Error(`not a memory size: ${v}`);
-  return Number(m[1]) * (m[2]?.startsWith("G") ? 1024 : 1);
-}

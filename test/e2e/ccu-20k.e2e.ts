@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Method, Preset, ReceiptType, type MatrixClient } from "matrix-js-sdk";
 import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
+import { checkResidentMemory } from "../support/lab-memory.ts";
 import { clientPath as c, login, pngImage, StepRunner, syncOnce } from "./matrix-steps.ts";
 
 export const reducedCounts: Record<string, number> = {
@@ -99,7 +100,12 @@ describe("ccu-20k with every optional role on loopback", () => {
       alice.sendTyping(roomId, true, 10_000).then(() => "200", (e: Error) => e.message),
       new Promise<string>((r) => setTimeout(() => r("no answer within 8 s"), 8000)),
     ]);
-    const served = lab.haproxyLog.since(mark).filter((r) => r.path.includes("/typing/")).map((r) => `${r.backend}/${r.server} ${r.status}`);
+    // HAProxy logs a request after answering it: wait (bounded) for the line.
+    let served: string[] = [];
+    for (let i = 0; i < 40 && served.length === 0; i++) {
+      served = lab.haproxyLog.since(mark).filter((r) => r.path.includes("/typing/")).map((r) => `${r.backend}/${r.server} ${r.status}`);
+      if (served.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
     console.log(`typing with synapse-typing-writer-0 stopped: ${outcome}; HAProxy: ${served.join(", ") || "nothing logged"}`);
     expect(served).toEqual(["be_typing_writer_roundrobin/<NOSRV> 503"]);
     expect(outcome).toMatch(/\[503\]/);
@@ -113,5 +119,9 @@ describe("ccu-20k with every optional role on loopback", () => {
       () => fetch(`${lab.federationUrl}/_matrix/federation/v1/version`).then((r) => r.json()));
     await steps.step("media upload", { method: "POST", path: /^\/_matrix\/media\/(v3|r0)\/upload$/, pool: "media" },
       () => alice.uploadContent(pngImage(), { name: "lab.png", type: "image/png" }));
+  });
+
+  it("keeps every process's measured resident memory plus its cache bound under its memory limit, every optional role included", () => {
+    console.log(checkResidentMemory(lab));
   });
 });
