@@ -61,6 +61,15 @@ const mutations: Mutation[] = [
   { id: "site-ip-domain", file: "apps/site/schema-kit.ts", from: `&& !/^[0-9]+$/.test(v.split(".").at(-1) ?? "") && isIP(v) === 0`, to: `` },
   { id: "site-moving-tag", file: "apps/site/schema-kit.ts", from: `/(^|[^0-9.])v?[0-9]+\\.[0-9]+\\.[0-9]+/`, to: `/[0-9]/` },
   { id: "tiers-empty", file: "apps/site/sizing.ts", from: `if (names.some((n) => n === "")) {`, to: `if (names.length === 0) {` },
+  // Issue 13: connection budget, media cache, caches.
+  { id: "db-pool-media", file: "apps/site/sizing.ts", from: `  // Media metadata only: one row per upload or download; the bytes go to S3.\n  media: 3,`, to: `  // Media metadata only: one row per upload or download; the bytes go to S3.\n  media: 4,` },
+  { id: "db-headroom", file: "apps/site/sizing.ts", from: `otherClients: 10 }`, to: `otherClients: 5 }` },
+  { id: "db-declared-equal", file: "apps/synapse/database-budget.ts", from: `b.maxConnectionsNeeded <= declared`, to: `b.maxConnectionsNeeded < declared` },
+  { id: "media-cache-age", file: "apps/synapse/process.ts", from: `const mediaCacheMinutes = 60;`, to: `const mediaCacheMinutes = 30;` },
+  { id: "cache-share", file: "apps/site/sizing.ts", from: `export const cacheMemoryShare = { max: 0.6, target: 0.5 } as const;`, to: `export const cacheMemoryShare = { max: 0.7, target: 0.5 } as const;` },
+  { id: "jemalloc-main", file: "apps/synapse/process.ts", from: "if (!spec.isWorker) return [\"sh\", \"-c\", `${preloadJemalloc}; exec ${python.join(\" \")}`];", to: "if (!spec.isWorker) return python;" },
+  { id: "main-file-per-tier", file: "apps/synapse/config-files.ts", from: `export const tierFiles = ["homeserver.yaml", mainProcessFile] as const;`, to: `export const tierFiles = ["homeserver.yaml"] as const;` },
+  { id: "media-store-unmounted", file: "apps/synapse/paths.ts", from: `export const unusedMediaStoreDir = "/tmp/media_store";`, to: `export const unusedMediaStoreDir = "/data/media_store";` },
 ];
 
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number) {
