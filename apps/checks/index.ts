@@ -1,7 +1,7 @@
 /**
  * Checks around a sync: a Sync-hook Job that stops the sync, before anything starts, when Phase 1
- * infrastructure (PostgreSQL, Redis, MinIO) is not what Synapse needs (preflight.py says what it checks); and a PostSync-hook Job running the source document's
- * "Verification" checks inside the cluster. Both run the pinned Synapse image, which ships Python.
+ * infrastructure (PostgreSQL, Redis, MinIO) is not what Synapse needs (preflight.py says what it checks);
+ * and a PostSync-hook Job running the source document's "Verification" checks inside the cluster. Both run the pinned Synapse image, which ships Python.
  */
 import { readFileSync } from "node:fs";
 import { ConfigMap, type IEnvVar, type IVolume, type IVolumeMount } from "kubernetes-models/v1";

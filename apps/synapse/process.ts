@@ -41,7 +41,7 @@ export interface SynapseProcessSpec {
   resources: Resources;
   /** Seconds a pod gets to finish in-flight requests (long-polling /sync needs more than the default). */
   terminationGracePeriodSeconds: number;
-  /** Media workers: S3 storage provider for MinIO as the only store, scratch space for temporary files. */
+  /** Media workers: S3 storage provider for MinIO (the store), a pruned per-pod cache as the local store. */
   media: boolean;
   /** Spread pods of multi-replica pools across nodes. */
   spread: boolean;
@@ -154,7 +154,8 @@ function mediaCachePruner(spec: SynapseProcessSpec): IContainer[] {
   const alive = { exec: { command: ["test", "-d", mediaStoreDir] }, periodSeconds: 60, timeoutSeconds: 5 };
   return [{
     name: "media-cache-pruner",
-    image: spec.site.images.synapse,
+    // The media pod's own image (it has `sh` and `find`), so the pod pulls nothing more.
+    image: spec.site.images.synapseMedia ?? spec.site.images.synapse,
     command: mediaCachePruneCommand(),
     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
     livenessProbe: alive,

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { findTier, tiers } from "../../apps/site/sizing.ts";
+import { cacheConfig } from "../../apps/synapse/homeserver-config.ts";
 import { synapseTopology } from "../../apps/synapse/topology.ts";
 import { startLab, type Lab } from "../lab/cluster/lab.ts";
 
@@ -64,13 +65,14 @@ async function perRole(lab: Lab): Promise<void> {
   const byRole = new Map<string, string>();
   for (const pod of [...lab.pods.keys()].sort()) if (!byRole.has(roleOf(pod))) byRole.set(roleOf(pod), pod);
   console.log(`\n${lab.tier}: start-up (pod restarted alone) and resident memory after warm-up`);
-  console.log(`${"role".padEnd(22)} ${"start-up".padStart(9)} ${"RSS".padStart(8)}  memory request / limit (sizing.ts)`);
+  console.log(`${"role".padEnd(22)} ${"start-up".padStart(9)} ${"RSS".padStart(8)}  memory request / limit (sizing.ts), cache autotuning target / bound`);
   for (const [role, pod] of byRole) {
     const rss = rssMiB(lab.pods.get(pod)?.process.pid as number);
     await lab.stopPod(pod);
     await lab.startPod(pod);
     const r = role === "main" ? findTier(tiers, lab.tier).main : synapseTopology(findTier(tiers, lab.tier)).pools.find((p) => p.role === role)?.resources;
-    console.log(`${role.padEnd(22)} ${`${lab.startupMs.get(pod)} ms`.padStart(9)} ${`${rss} MiB`.padStart(8)}  ${r ? `${r.requests.memory} / limit ${r.limits.memory}` : "?"}`);
+    const caches = r ? cacheConfig(1, r).cache_autotuning : undefined;
+    console.log(`${role.padEnd(22)} ${`${lab.startupMs.get(pod)} ms`.padStart(9)} ${`${rss} MiB`.padStart(8)}  ${r ? `${r.requests.memory} / limit ${r.limits.memory}` : "?"}${caches ? `, ${caches.target_cache_memory_usage} / ${caches.max_cache_memory_usage}` : ""}`);
   }
 }
 
