@@ -1,7 +1,8 @@
 /**
  * Checks around a sync: a Sync-hook Job that stops the sync, before anything starts, when Phase 1
  * infrastructure (PostgreSQL, Redis, MinIO) is not what Synapse needs (preflight.py says what it checks);
- * and a PostSync-hook Job running the source document's "Verification" checks inside the cluster. Both run the pinned Synapse image, which ships Python.
+ * and a Sync-hook Job, once every workload is healthy, running the source document's "Verification" checks
+ * inside the cluster. Both run the pinned Synapse image, which ships Python.
  */
 import { readFileSync } from "node:fs";
 import { ConfigMap, type IEnvVar, type IVolume, type IVolumeMount } from "kubernetes-models/v1";
@@ -129,8 +130,10 @@ export const checks: Component = {
       hookJob(site, "matrix-smoke-test", "smoke-test.py", {
         env: Object.entries(smokeTestEnv(site)).map(([k, v]) => ({ name: k, value: v })),
       }, {
-        // PostSync: runs once every resource of the sync is healthy.
-        "argocd.argoproj.io/hook": "PostSync",
+        // A Sync hook in the wave before the last, not PostSync: a PostSync hook waits for every object to be
+        // healthy, Ingresses and HPAs included, which some clusters never report (apps/kube/sync-waves.ts).
+        ...syncWaveAnnotations(syncWave.smokeTest),
+        "argocd.argoproj.io/hook": "Sync",
         "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
       }, 300),
     ];

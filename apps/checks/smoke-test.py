@@ -1,6 +1,6 @@
 """Post-sync smoke test: the source document's "Verification" checks, run inside the cluster.
 
-Runs as an Argo CD PostSync hook Job. Each check is retried a bounded number of times; any check still
+Runs as an Argo CD Sync hook Job once every workload is healthy (the wave before the last). Each check is retried a bounded number of times; any check still
 failing fails the Job, and so the sync, with a message that names it.
 """
 import json

@@ -1,8 +1,10 @@
 /**
  * Argo CD sync waves, following the source document's deployment order. Argo CD waits for every resource
  * of a wave to be healthy before it starts the next one; inside a wave it applies by kind
- * (ConfigMap → Service → StatefulSet …) without waiting. The last wave is never waited on, so objects whose
- * health depends on something outside the repo (HPA metrics, Ingress load balancer status) go there.
+ * (ConfigMap → Service → StatefulSet …) without waiting. The last wave is not waited on if it holds no hook
+ * and no PostSync hook follows (gitops-engine pkg/sync: the operation succeeds once the last wave is
+ * applied), so objects whose health depends on something outside the repo (HPA metrics, Ingress and load
+ * balancer status, certificate issuance) go there, and the smoke test runs in the wave before it.
  */
 export const syncWave = {
   /** NetworkPolicies first: every pod that follows starts with its traffic rules in place. */
@@ -29,7 +31,9 @@ export const syncWave = {
   elementWeb: 7,
   /** LiveKit, coturn: after the main instance. */
   calls: 8,
-  /** HPAs and Ingresses: their health depends on metrics and load balancers, so nothing may wait on them. */
+  /** The smoke test (a Sync hook): after every workload is healthy, before the objects nothing waits on. */
+  smokeTest: 19,
+  /** HPAs, Ingresses, LoadBalancer Services, Certificates: their health depends on the cluster, so nothing may wait on them. */
   final: 20,
 } as const;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { renderOverlay } from "../support/repo.ts";
-import { replaySync, type SyncItem } from "../support/argo-sync.ts";
+import { replaySync, waitedSteps, type SyncItem } from "../support/argo-sync.ts";
 import { expected } from "../support/site-under-test.ts";
 
 function item(items: SyncItem[], kind: string, name: string): SyncItem {
@@ -54,10 +54,12 @@ describe.each(tiers.map((t) => t.name))("Argo CD sync of %s, replayed", (tier) =
       if (expected.calls) expect(step(kind, name), name).toBeGreaterThan(step("StatefulSet", "synapse-main"));
       else expect(items.some((i) => i.object.kind === kind && i.object.metadata.name === name), name).toBe(false);
     }
-    // The smoke test runs after everything is healthy.
+    // The smoke test runs once every workload is healthy, in the step before the objects nothing waits on.
     const smoke = item(items, "Job", "matrix-smoke-test");
-    expect(smoke.phase).toBe("PostSync");
-    expect(smoke.step).toBe(Math.max(...items.map((i) => i.step)));
+    expect(smoke.phase).toBe("Sync");
+    const workloads = items.filter((i) => ["StatefulSet", "Deployment", "DaemonSet"].includes(i.object.kind));
+    for (const w of workloads) expect(w.step, `${w.object.kind}/${w.object.metadata.name} before the smoke test`).toBeLessThan(smoke.step);
+    expect(smoke.step).toBe(Math.max(...items.map((i) => i.step)) - 1);
   });
 
   it("starts every optional worker role after main and before HAProxy", async () => {
@@ -70,16 +72,28 @@ describe.each(tiers.map((t) => t.name))("Argo CD sync of %s, replayed", (tier) =
     }
   });
 
-  it("puts no health trap (Ingress, LoadBalancer, PVC, HPA, Certificate) in a step that others wait on", async () => {
+  it("finishes with no health trap (Ingress, LoadBalancer, PVC, HPA, Certificate) in a step Argo CD waits on, PostSync included", async () => {
     const items = replaySync(await renderOverlay(tier));
-    const lastSyncStep = Math.max(...items.filter((i) => i.phase === "Sync").map((i) => i.step));
+    const waited = waitedSteps(items);
     const traps = items.filter((i) => isHealthTrap(i.object));
     expect(traps.length).toBeGreaterThan(0);
-    for (const t of traps) expect(t.step, `${t.object.kind}/${t.object.metadata.name}`).toBe(lastSyncStep);
+    for (const t of traps) expect(waited.has(t.step), `${t.object.kind}/${t.object.metadata.name} is in a step Argo CD waits on`).toBe(false);
+    expect(items.filter((i) => i.phase === "PostSync").map((i) => i.object.metadata.name)).toEqual([]);
   });
 });
 
 describe("the replay itself", () => {
+  it("waits on every step but a last one without hooks: a PostSync hook makes the last Sync step waited on", () => {
+    const o = (kind: string, name: string, annotations: Record<string, string> = {}) => ({ apiVersion: "v1", kind, metadata: { name, annotations } });
+    const ingress = o("Ingress", "web", { "argocd.argoproj.io/sync-wave": "20" });
+    const plain = replaySync([o("Deployment", "app"), ingress]);
+    expect([...waitedSteps(plain)]).toEqual([0]);
+    const withPostSync = replaySync([o("Deployment", "app"), ingress, o("Job", "check", { "argocd.argoproj.io/hook": "PostSync" })]);
+    expect([...waitedSteps(withPostSync)].sort()).toEqual([0, 1, 2]);
+    const hookInLast = replaySync([o("Deployment", "app"), ingress, o("Job", "check", { "argocd.argoproj.io/hook": "Sync", "argocd.argoproj.io/sync-wave": "20" })]);
+    expect(waitedSteps(hookInLast).has(1)).toBe(true);
+  });
+
   it("orders by phase, wave, kind and name", () => {
     const o = (kind: string, name: string, annotations: Record<string, string> = {}) => ({ apiVersion: "v1", kind, metadata: { name, annotations } });
     const items = replaySync([

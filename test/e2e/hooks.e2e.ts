@@ -1,6 +1,6 @@
 /**
  * The Argo CD hook Jobs, as rendered, against the lab: the preflight (the Phase 1 services are what Synapse
- * needs; every failure case against the real PostgreSQL, Redis and S3 server) and the PostSync smoke test
+ * needs; every failure case against the real PostgreSQL, Redis and S3 server) and the smoke test
  * (the source document's verification checks). Both pass on a healthy lab and fail with a message naming
  * what is missing. Element Web is not in the lab (its image content cannot be installed
  * here; test/calls runs its server block in a real nginx), so the smoke test runs without its Element check.

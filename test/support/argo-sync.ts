@@ -61,3 +61,14 @@ export function replaySync(objects: KubeObject[]): SyncItem[] {
     return { ...item, step, position };
   });
 }
+
+/**
+ * The steps Argo CD waits on (gitops-engine pkg/sync, sync_context.go): a multi-step sync waits on every
+ * running task, and the operation succeeds as soon as the last step is applied only if that step holds no
+ * hook. So every step is waited on except a last step without hooks.
+ */
+export function waitedSteps(items: SyncItem[]): Set<number> {
+  const last = Math.max(...items.map((i) => i.step));
+  const lastHasHook = items.some((i) => i.step === last && i.object.metadata.annotations?.["argocd.argoproj.io/hook"] !== undefined);
+  return new Set(items.map((i) => i.step).filter((s) => s !== last || lastHasHook));
+}
