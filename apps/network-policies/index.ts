@@ -11,10 +11,10 @@
 import { NetworkPolicy, type INetworkPolicyPeer, type INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
-import { managedBy, objectLabels } from "../kube/labels.ts";
+import { managedBy, objectLabels, selectorLabels } from "../kube/labels.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
-import { generatedSecrets } from "../synapse/secrets-job.ts";
+import { generatedSecrets, secretsJobIdentity } from "../synapse/secrets-job.ts";
 
 const ours = { "app.kubernetes.io/managed-by": managedBy };
 const app = (name: string) => ({ "app.kubernetes.io/name": name });
@@ -67,7 +67,7 @@ export function networkPolicies(site: Site): Manifest[] {
         { to: [internet], ports: tcp(443, 8448) },
       ],
     }),
-    ...(Object.keys(generatedSecrets(site)).length > 0 ? [policy(site, "synapse-secrets-init", { "app.kubernetes.io/name": "synapse", "app.kubernetes.io/component": "secrets-init" }, {
+    ...(Object.keys(generatedSecrets(site)).length > 0 ? [policy(site, "synapse-secrets-init", selectorLabels(secretsJobIdentity), {
       // The Kubernetes API: a ClusterIP in front of the control plane, whose address the repo cannot know.
       egress: [{ to: [anywhereButMetadata], ports: tcp(443, 6443) }],
     })] : []),

@@ -135,7 +135,7 @@ export const synapseWorkers: Component = {
           // Every worker pod, optional roles included: their Services carry the same name label.
           selector: {
             matchLabels: { "app.kubernetes.io/name": "synapse" },
-            matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["main", "secrets-init"] }],
+            matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["main"] }],
           },
           namespaceSelector: { matchNames: [site.namespace] },
           endpoints: [{ port: "metrics", path: "/_synapse/metrics", interval: "30s" }],

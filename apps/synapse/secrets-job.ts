@@ -17,7 +17,11 @@ import { secretKeys, synapseUid, tmpDir } from "./paths.ts";
 
 const name = "synapse-secrets-init";
 const script = readFileSync(new URL("./init-secrets.py", import.meta.url), "utf8");
-const identity = { name: "synapse", component: "secrets-init" };
+/**
+ * Not `app.kubernetes.io/name: synapse`: a finished Job's pod is never Ready, so it must not match the source
+ * document's `kubectl wait --for=condition=ready pod -l app.kubernetes.io/name=synapse`.
+ */
+export const secretsJobIdentity = { name: "matrix-secrets", component: "secrets-init" } as const;
 
 /** LiveKit's API secret; the key *name* is not secret and is fixed so that configuration can name it. */
 export const livekitSecret = { name: "livekit-keys", key: "api_secret", apiKeyName: "matrix-gitops" } as const;
@@ -33,7 +37,7 @@ export function generatedSecrets(site: Site): Record<string, string[]> {
 export function secretsInitObjects(site: Site): Manifest[] {
   const secrets = generatedSecrets(site);
   if (Object.keys(secrets).length === 0) return [];
-  const labels = objectLabels(identity, imageVersion(site.images.synapse));
+  const labels = objectLabels(secretsJobIdentity, imageVersion(site.images.synapse));
   const setup = (extra: Record<string, string> = {}) => ({
     name,
     namespace: site.namespace,

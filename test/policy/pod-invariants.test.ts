@@ -28,7 +28,30 @@ function workloads(objects: KubeObject[]): Workload[] {
 /** The one pod that needs the API: the Job that creates missing keys of the Synapse and LiveKit Secrets. */
 const apiClients = (expected.secretGenerated || expected.calls) ? ["Job/synapse-secrets-init"] : [];
 
+/**
+ * The source document's verification commands select pods by `app.kubernetes.io/name` and wait for them to
+ * be Ready: each selector must match only long-running pods of that application (a finished Job's pod is
+ * never Ready, and `kubectl wait` would not return).
+ */
+const sourceSelectors: Record<string, string[]> = {
+  synapse: ["StatefulSet"],
+  haproxy: ["Deployment"],
+  "element-web": ["Deployment"],
+};
+
 describe.each(tiers.map((t) => t.name))("pods and budgets of %s", (tier) => {
+  it("keep the source document's `kubectl wait -l app.kubernetes.io/name=…` selectors to long-running pods", async () => {
+    const all = workloads(await renderOverlay(tier));
+    for (const [name, kinds] of Object.entries(sourceSelectors)) {
+      const matched = all.filter((w) => w.labels["app.kubernetes.io/name"] === name);
+      expect(matched.length, name).toBeGreaterThan(0);
+      for (const w of matched) expect(kinds, `${w.object.kind}/${w.object.metadata.name} matches -l app.kubernetes.io/name=${name}`).toContain(w.object.kind);
+    }
+    // Every Synapse process is matched: main and each worker pool.
+    const synapse = all.filter((w) => w.labels["app.kubernetes.io/name"] === "synapse").map((w) => w.object.metadata.name);
+    expect(synapse).toEqual(all.filter((w) => w.object.kind === "StatefulSet" && w.object.metadata.name.startsWith("synapse-")).map((w) => w.object.metadata.name));
+  });
+
   it("mount a service account token only where the Kubernetes API is used", async () => {
     const objects = await renderOverlay(tier);
     const withToken = workloads(objects).filter((w) => w.pod.automountServiceAccountToken !== false).map((w) => `${w.object.kind}/${w.object.metadata.name}`);
