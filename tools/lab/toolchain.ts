@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureGoBinary } from "../validate/go-tools.ts";
 import { s3ProviderPipArgs, s3ProviderRequirements, s3ProviderVersion } from "../../apps/synapse/s3-provider.ts";
 import type { Images } from "../../apps/site/site.ts";
 import { repoRoot } from "../emit/load-config.ts";
@@ -91,22 +92,9 @@ function ensureVenv(version: string): { venv: string; python: string } {
   return { venv, python };
 }
 
-/** The Go toolchain: on PATH, or where the machines here keep it. */
-function goBinary(): string {
-  if (spawnSync("go", ["version"]).status === 0) return "go";
-  if (existsSync("/usr/local/go/bin/go")) return "/usr/local/go/bin/go";
-  throw new Error(`the lab builds its S3 server (${s3Server.module}@${s3Server.version}) with Go, which is not installed`);
-}
-
+/** Built once into `.lab/bin/versitygw-<version>` (the same helper builds the validators). */
 function ensureS3Server(): string {
-  const bin = join(labRoot, "bin", `versitygw-${s3Server.version}`);
-  if (existsSync(bin)) return bin;
-  const gobin = join(labRoot, "gobin");
-  mkdirSync(gobin, { recursive: true });
-  run(goBinary(), ["install", `${s3Server.module}@${s3Server.version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
-  mkdirSync(join(labRoot, "bin"), { recursive: true });
-  execFileSync("cp", [join(gobin, "versitygw"), bin]);
-  return bin;
+  return ensureGoBinary(s3Server.module, s3Server.version, "versitygw");
 }
 
 function requirePackages(binaries: [string, string][]): void {

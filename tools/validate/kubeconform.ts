@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubeObject } from "../render/rendered.ts";
+import { coreSchemaTemplate } from "./kubernetes-schemas.ts";
 import { StrictFieldChecker } from "./strict-fields.ts";
 
 const run = promisify(execFile);
@@ -42,13 +43,17 @@ export function writeCrdSchemas(objects: KubeObject[], dir: string, checker = ne
   return written.sort();
 }
 
-/** kubeconform's arguments: flags first, then the files (it stops reading flags at the first file). */
-export function kubeconformArgs(schemaDir: string, files: string[]): string[] {
+/**
+ * kubeconform's arguments: flags first, then the files (it stops reading flags at the first file). Core
+ * schemas come from `coreSchemas` (a directory laid out by kubernetes-schemas.ts, or "default": kubeconform's
+ * registry on the network); custom resources from `crdDir`.
+ */
+export function kubeconformArgs(crdDir: string, files: string[], coreSchemas: string = "default"): string[] {
   return [
     "-strict", "-summary", "-output", "json",
     "-kubernetes-version", kubernetesVersion,
-    "-schema-location", "default",
-    "-schema-location", join(schemaDir, crdSchemaTemplate),
+    "-schema-location", coreSchemas === "default" ? "default" : join(coreSchemas, coreSchemaTemplate),
+    "-schema-location", join(crdDir, crdSchemaTemplate),
     ...files,
   ];
 }
@@ -58,9 +63,9 @@ export interface KubeconformResult {
   problems: string[];
 }
 
-export async function runKubeconform(schemaDir: string, files: string[]): Promise<KubeconformResult> {
+export async function runKubeconform(crdDir: string, files: string[], binary = "kubeconform", coreSchemas = "default"): Promise<KubeconformResult> {
   try {
-    await run("kubeconform", kubeconformArgs(schemaDir, files), { timeout: 300_000, maxBuffer: 32 * 1024 * 1024 });
+    await run(binary, kubeconformArgs(crdDir, files, coreSchemas), { timeout: 300_000, maxBuffer: 32 * 1024 * 1024 });
     return { ok: true, problems: [] };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
