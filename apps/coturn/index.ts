@@ -15,6 +15,7 @@ import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import { secretKeys } from "../synapse/paths.ts";
 import { serializeTurnConfig, tlsDir, turnConfig, turnPorts } from "./turn-config.ts";
+import { ifCertManager } from "../kube/cluster-addons.ts";
 
 const name = "coturn";
 const identity = { name: "coturn", component: "turn" };
@@ -112,16 +113,17 @@ export const coturn: Component = {
         },
       }),
       daemonSet(site, configHash(files)),
-      new Certificate({
-        // Last wave: Ready only once issued (needs a DNS-01 issuer: turn.<domain> points at nodes, not the ingress).
+      ...ifCertManager(site, () => new Certificate({
+        // Last wave: Ready only once issued. Its own issuer (`tls.turnClusterIssuer`): turn.<domain> points at
+        // the coturn nodes, not the ingress, so only DNS-01 can prove it.
         metadata: meta(site, "turn-tls", syncWave.final),
         spec: {
           secretName: "turn-tls",
           dnsNames: [site.hosts.turn],
-          issuerRef: { kind: "ClusterIssuer", name: site.tls.clusterIssuer, group: "cert-manager.io" },
+          issuerRef: { kind: "ClusterIssuer", name: site.tls.turnClusterIssuer, group: "cert-manager.io" },
           privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
         },
-      }),
+      })),
     ];
   },
 

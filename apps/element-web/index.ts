@@ -15,6 +15,7 @@ import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import { elementConfig } from "./element-config.ts";
 import { elementPort, nginxServerConfig } from "./nginx-config.ts";
+import { certManagerAnnotations } from "../kube/cluster-addons.ts";
 
 const name = "element-web";
 const identity = { name: "element-web", component: "web" };
@@ -75,7 +76,7 @@ export const elementWeb: Component = {
       }),
       new PodDisruptionBudget({ metadata: meta(site, name), spec: { minAvailable: 1, selector: { matchLabels: selectorLabels(identity) } } }),
       new Ingress({
-        metadata: { ...meta(site, name, syncWave.final), annotations: { ...syncWaveAnnotations(syncWave.final), "cert-manager.io/cluster-issuer": site.tls.clusterIssuer } },
+        metadata: { ...meta(site, name, syncWave.final), annotations: { ...syncWaveAnnotations(syncWave.final), ...certManagerAnnotations(site) } },
         spec: {
           ingressClassName: site.ingressClassName,
           tls: [{ hosts: [site.hosts.element], secretName: "element-web-tls" }],

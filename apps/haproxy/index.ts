@@ -18,6 +18,7 @@ import type { TierSizing } from "../site/sizing.ts";
 import { synapseTopology } from "../synapse/topology.ts";
 import { serialize } from "./config-model.ts";
 import { clusterRuntime, haproxyConfig, haproxyConfigDir, haproxyPorts, overloadErrorFile, overloadResponse } from "./haproxy-config.ts";
+import { certManagerAnnotations, ifServiceMonitors } from "../kube/cluster-addons.ts";
 
 export const haproxyName = "haproxy";
 const identity = { name: "haproxy", component: "router" };
@@ -96,7 +97,7 @@ function ingress(site: Site): Ingress {
       ...meta(site, "matrix", syncWave.final),
       annotations: {
         ...syncWaveAnnotations(syncWave.final),
-        "cert-manager.io/cluster-issuer": site.tls.clusterIssuer,
+        ...certManagerAnnotations(site),
         "nginx.ingress.kubernetes.io/proxy-body-size": "100m",
         "nginx.ingress.kubernetes.io/proxy-read-timeout": "180",
         "nginx.ingress.kubernetes.io/proxy-send-timeout": "180",
@@ -127,14 +128,14 @@ export const haproxy: Component = {
       })),
       deployment(site, reference, configHash(files)),
       new PodDisruptionBudget({ metadata: meta(site, haproxyName), spec: { minAvailable: 1, selector: { matchLabels: selectorLabels(identity) } } }),
-      new ServiceMonitor({
+      ...ifServiceMonitors(site, () => new ServiceMonitor({
         metadata: meta(site, haproxyName),
         spec: {
           selector: { matchLabels: { ...selectorLabels(identity) } },
           namespaceSelector: { matchNames: [site.namespace] },
           endpoints: [{ port: "stats", path: "/metrics", interval: "30s" }],
         },
-      }),
+      })),
       ingress(site),
     ];
   },

@@ -18,6 +18,7 @@ import type { Site } from "../site/site.ts";
 import { rtcUrls } from "../site/well-known.ts";
 import { livekitSecret } from "../synapse/secrets-job.ts";
 import { livekitConfig, livekitPorts, lkJwtPort } from "./livekit-config.ts";
+import { certManagerAnnotations, ifServiceMonitors } from "../kube/cluster-addons.ts";
 
 const sfu: AppIdentity = { name: "livekit", component: "sfu" };
 const jwt: AppIdentity = { name: "lk-jwt-service", component: "rtc-auth" };
@@ -36,7 +37,7 @@ function rtcIngress(site: Site, name: string, id: AppIdentity, prefix: string, s
       annotations: {
         ...syncWaveAnnotations(syncWave.final),
         // One certificate for rtc.<domain>: only one of the two Ingresses asks cert-manager for it.
-        ...(certificate ? { "cert-manager.io/cluster-issuer": site.tls.clusterIssuer } : {}),
+        ...(certificate ? certManagerAnnotations(site) : {}),
         "nginx.ingress.kubernetes.io/use-regex": "true",
         "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
         "nginx.ingress.kubernetes.io/proxy-read-timeout": "3600",
@@ -121,10 +122,10 @@ function livekitObjects(site: Site): Manifest[] {
         },
       },
     }),
-    new ServiceMonitor({
+    ...ifServiceMonitors(site, () => new ServiceMonitor({
       metadata: meta(site, "livekit", sfu),
       spec: { selector: { matchLabels: selectorLabels(sfu) }, namespaceSelector: { matchNames: [site.namespace] }, endpoints: [{ port: "metrics", interval: "30s" }] },
-    }),
+    })),
     rtcIngress(site, "livekit-sfu", sfu, "/livekit/sfu", "livekit", "http", true),
   ];
 }

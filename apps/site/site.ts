@@ -69,7 +69,22 @@ const siteInputSchema = strict({
     turnNodeSelector: labelSelector.optional(),
   }).optional(),
   namespace: k8sLabelName("a namespace name").optional(),
-  tls: strict({ clusterIssuer: k8sResourceName("a ClusterIssuer name").optional() }).optional(),
+  tls: strict({
+    clusterIssuer: k8sResourceName("a ClusterIssuer name").optional(),
+    /**
+     * cert-manager issues the TLS certificates (an annotation on each Ingress, a Certificate for TURN). false:
+     * no cert-manager object or annotation is emitted; create the Secrets `matrix-tls`, `element-tls`,
+     * `rtc-tls` and `turn-tls` yourself. Default: true.
+     */
+    certManager: z.boolean({ error: expected("true or false") }).optional(),
+    /**
+     * ClusterIssuer of the TURN certificate. turn.<domain> names the coturn nodes, not the ingress, so HTTP-01
+     * cannot prove it: give a DNS-01 issuer here. Default: `clusterIssuer`.
+     */
+    turnClusterIssuer: k8sResourceName("a ClusterIssuer name").optional(),
+  }).optional(),
+  /** Prometheus Operator objects. `serviceMonitors: false` on clusters without its CRDs. Default: true. */
+  monitoring: strict({ serviceMonitors: z.boolean({ error: expected("true or false") }).optional() }).optional(),
   images: strict({
     synapse: pinnedImage.optional(),
     elementWeb: pinnedImage.optional(),
@@ -204,7 +219,12 @@ function derive(input: ParsedInput) {
     /** `https://<matrix host>/`, Synapse's `public_baseurl` and Element's homeserver URL. */
     publicBaseUrl: `https://${hosts.matrix}/`,
     elementUrl: `https://${hosts.element}/`,
-    tls: { clusterIssuer: input.tls?.clusterIssuer ?? "letsencrypt-prod" },
+    tls: {
+      clusterIssuer: input.tls?.clusterIssuer ?? "letsencrypt-prod",
+      certManager: input.tls?.certManager ?? true,
+      turnClusterIssuer: input.tls?.turnClusterIssuer ?? input.tls?.clusterIssuer ?? "letsencrypt-prod",
+    },
+    monitoring: { serviceMonitors: input.monitoring?.serviceMonitors ?? true },
     images: { ...defaultImages, ...input.images },
     postgres: {
       host: "matrix-postgresql-rw",

@@ -17,6 +17,7 @@ import { configMapName, mainName, mainProcessFile, synapseConfig, tierFiles } fr
 import { ports } from "../synapse/paths.ts";
 import { synapsePodTemplate } from "../synapse/process.ts";
 import { secretsInitObjects } from "../synapse/secrets-job.ts";
+import { ifServiceMonitors } from "../kube/cluster-addons.ts";
 
 const identity = { name: "synapse", component: "main" };
 const servicePorts = [
@@ -76,14 +77,14 @@ export const synapseMain: Component = {
         },
       }),
       mainStatefulSet(site, reference, config.hash),
-      new ServiceMonitor({
+      ...ifServiceMonitors(site, () => new ServiceMonitor({
         metadata: meta(site, mainName),
         spec: {
           selector: { matchLabels: selectorLabels(identity) },
           namespaceSelector: { matchNames: [site.namespace] },
           endpoints: [{ port: "metrics", path: "/_synapse/metrics", interval: "30s" }],
         },
-      }),
+      })),
     ];
   },
 

@@ -20,6 +20,7 @@ import { configMapName, synapseConfig, workerFile } from "../synapse/config-file
 import { ports } from "../synapse/paths.ts";
 import { synapsePodTemplate } from "../synapse/process.ts";
 import { allOptionalPools, type WorkerPool } from "../synapse/topology.ts";
+import { ifServiceMonitors } from "../kube/cluster-addons.ts";
 
 function identity(pool: WorkerPool): AppIdentity {
   return { name: "synapse", component: pool.role };
@@ -124,7 +125,7 @@ export const synapseWorkers: Component = {
     const core = config.topology.pools.filter((p) => !p.optionalRole);
     return [
       ...core.flatMap((pool) => poolObjects(site, pool, config.hash)),
-      new ServiceMonitor({
+      ...ifServiceMonitors(site, () => new ServiceMonitor({
         metadata: {
           name: "synapse-workers",
           namespace: site.namespace,
@@ -140,7 +141,7 @@ export const synapseWorkers: Component = {
           namespaceSelector: { matchNames: [site.namespace] },
           endpoints: [{ port: "metrics", path: "/_synapse/metrics", interval: "30s" }],
         },
-      }),
+      })),
     ];
   },
 

@@ -14,12 +14,12 @@ describe("rendered-manifest diff (real git and kustomize)", () => {
     const patch = join(clone, "overlays/ccu-5k/patches/synapse-main.yaml");
     writeFileSync(patch, readFileSync(patch, "utf8").replace(/requests:\n(\s+)cpu: "2"/, 'requests:\n$1cpu: "3"'));
     const k = join(clone, "base/synapse-main/kustomization.yaml");
-    writeFileSync(k, readFileSync(k, "utf8").replace(/^\s+- servicemonitor-synapse-main.yaml\n/m, ""));
+    writeFileSync(k, readFileSync(k, "utf8").replace(/^\s+- service-synapse-main.yaml\n/m, ""));
     const r = runTool("tools/diff/cli.ts", ["--root", clone, "--base", "HEAD"]);
     expect(r.status).toBe(0);
     const section = r.stdout.split("### ").find((s) => s.startsWith("ccu-5k")) ?? "";
     expect(section).toContain("ccu-5k: 1 changed, 0 added, 1 removed");
-    expect(section).toContain(`- ServiceMonitor/${ns}/synapse-main`);
+    expect(section).toContain(`- Service/${ns}/synapse-main`);
     expect(section).toContain(`~ StatefulSet/${ns}/synapse-main`);
     expect(section).toContain('spec.template.spec.containers[synapse].resources.requests.cpu: "2" → "3"');
     const other = r.stdout.split("### ").find((s) => s.startsWith("ccu-1k")) ?? "";

@@ -4,6 +4,7 @@ import { tiers } from "../../apps/site/sizing.ts";
 import { validateAgainstSchema } from "../../tools/emit/model-registry.ts";
 import { tierLabel } from "../../tools/emit/repository.ts";
 import { find, renderOverlay } from "../support/repo.ts";
+import { expected } from "../support/site-under-test.ts";
 
 interface Container {
   name: string;
@@ -53,6 +54,10 @@ describe.each(tiers.map((t) => [t.name, t] as const))("overlay %s rendered by ku
     const svc = find(objects, "Service", "synapse-main").spec as { clusterIP: string; ports: { name: string; port: number }[] };
     expect(svc.clusterIP).toBe("None");
     expect(Object.fromEntries(svc.ports.map((p) => [p.name, p.port]))).toEqual({ http: 8008, replication: 9093, metrics: 9090 });
+    if (!expected.serviceMonitors) {
+      expect(objects.filter((o) => o.kind === "ServiceMonitor")).toEqual([]);
+      return;
+    }
     const sm = find(objects, "ServiceMonitor", "synapse-main").spec as { endpoints: { port: string; path: string }[] };
     expect(sm.endpoints).toEqual([expect.objectContaining({ port: "metrics", path: "/_synapse/metrics" })]);
   });

@@ -24,7 +24,12 @@ describe("strict schema validation", () => {
     const sts = objects.find((o) => o.kind === "StatefulSet" && o.metadata.name === "synapse-main") as KubeObject & { spec: Record<string, unknown> & { template: { spec: { containers: Record<string, unknown>[] } } } };
     sts.spec.replica = 1;
     (sts.spec.template.spec.containers[0] as Record<string, unknown>).readinesProbe = { httpGet: { path: "/health", port: "http" } };
-    const monitor = objects.find((o) => o.kind === "ServiceMonitor") as KubeObject & { spec: Record<string, unknown> };
+    // A custom resource of the overlay; a site without the Prometheus Operator gets one added.
+    let monitor = objects.find((o) => o.kind === "ServiceMonitor") as (KubeObject & { spec: Record<string, unknown> }) | undefined;
+    if (!monitor) {
+      monitor = { apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "injected", namespace: expected.namespace }, spec: { selector: {}, endpoints: [] } };
+      objects.push(monitor);
+    }
     monitor.spec.endpoint = [];
     const report = validateTier({ tier: "ccu-1k", text: "", objects });
     expect(report.problems.map((p) => `${p.object} ${p.message}`)).toEqual(expect.arrayContaining([
@@ -63,8 +68,9 @@ describe("schemas for kubeconform's custom resources", () => {
     const files = writeCrdSchemas(objects, dir, new StrictFieldChecker(objects));
     const crs = objects.filter((o) => isCustomResource(o.apiVersion));
     expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
-      // The TURN TLS certificate exists only with calls on.
-      ...(expected.calls ? ["cert-manager.io/certificate_v1.json"] : []), "monitoring.coreos.com/servicemonitor_v1.json"]);
+      // The TURN TLS certificate exists only with calls on and cert-manager; ServiceMonitors only with the operator.
+      ...(expected.calls && expected.certManager ? ["cert-manager.io/certificate_v1.json"] : []),
+      ...(expected.serviceMonitors ? ["monitoring.coreos.com/servicemonitor_v1.json"] : [])]);
     const ajv = new Ajv({ strict: false, allErrors: true });
     for (const cr of crs) {
       const [group, version] = cr.apiVersion.split("/") as [string, string];

@@ -36,4 +36,8 @@ export const expected = {
   ingressNamespace: siteInput.network?.ingressNamespace ?? "ingress-nginx",
   monitoringNamespace: siteInput.network?.monitoringNamespace ?? "monitoring",
   argocdNamespace: siteInput.argocd?.namespace ?? "argocd",
+  serviceMonitors: siteInput.monitoring?.serviceMonitors !== false,
+  certManager: siteInput.tls?.certManager !== false,
+  clusterIssuer: siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
+  turnClusterIssuer: siteInput.tls?.turnClusterIssuer ?? siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
 };
