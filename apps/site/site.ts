@@ -73,7 +73,7 @@ const siteInputSchema = strict({
     clusterIssuer: k8sResourceName("a ClusterIssuer name").optional(),
     /**
      * cert-manager issues the TLS certificates (an annotation on each Ingress, a Certificate for TURN). false:
-     * no cert-manager object or annotation is emitted; create the Secrets `matrix-tls`, `element-tls`,
+     * no cert-manager object or annotation is emitted; create the Secrets `matrix-tls`, `element-web-tls`,
      * `rtc-tls` and `turn-tls` yourself. Default: true.
      */
     certManager: z.boolean({ error: expected("true or false") }).optional(),
