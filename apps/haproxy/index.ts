@@ -115,6 +115,30 @@ function ingress(site: Site): Ingress {
   });
 }
 
+/**
+ * `https://<server name>/.well-known/matrix/{server,client}` for a server name that is not the API host (the
+ * bare domain): only those two paths of that host, to HAProxy, which answers both with CORS. Optional
+ * (`wellKnown.apexIngress`): the apex is often a website served elsewhere, which must then serve or redirect
+ * the two documents itself.
+ */
+function apexWellKnownIngress(site: Site): Ingress[] {
+  if (!site.wellKnown.apexIngress || site.serverName === site.hosts.matrix) return [];
+  return [new Ingress({
+    metadata: {
+      ...meta(site, "matrix-well-known", syncWave.final),
+      annotations: { ...syncWaveAnnotations(syncWave.final), ...certManagerAnnotations(site) },
+    },
+    spec: {
+      ingressClassName: site.ingressClassName,
+      tls: [{ hosts: [site.serverName], secretName: "well-known-tls" }],
+      rules: [{
+        host: site.serverName,
+        http: { paths: [{ path: "/.well-known/matrix/", pathType: "Prefix", backend: { service: { name: "haproxy-client", port: { name: "client" } } } }] },
+      }],
+    },
+  })];
+}
+
 export const haproxy: Component = {
   name: "haproxy",
 
@@ -137,6 +161,7 @@ export const haproxy: Component = {
         },
       })),
       ingress(site),
+      ...apexWellKnownIngress(site),
     ];
   },
 

@@ -83,6 +83,14 @@ const siteInputSchema = strict({
      */
     turnClusterIssuer: k8sResourceName("a ClusterIssuer name").optional(),
   }).optional(),
+  wellKnown: strict({
+    /**
+     * An Ingress for `https://<serverName>/.well-known/matrix/` (server delegation and client discovery), when
+     * the server name is not the API host. Set it when the apex's DNS points at this cluster's ingress;
+     * otherwise the apex's own web server must serve or redirect the two documents. Default: false.
+     */
+    apexIngress: z.boolean({ error: expected("true or false") }).optional(),
+  }).optional(),
   /** Prometheus Operator objects. `serviceMonitors: false` on clusters without its CRDs. Default: true. */
   monitoring: strict({ serviceMonitors: z.boolean({ error: expected("true or false") }).optional() }).optional(),
   images: strict({
@@ -225,6 +233,7 @@ function derive(input: ParsedInput) {
       turnClusterIssuer: input.tls?.turnClusterIssuer ?? input.tls?.clusterIssuer ?? "letsencrypt-prod",
     },
     monitoring: { serviceMonitors: input.monitoring?.serviceMonitors ?? true },
+    wellKnown: { apexIngress: input.wellKnown?.apexIngress ?? false },
     images: { ...defaultImages, ...input.images },
     postgres: {
       host: "matrix-postgresql-rw",

@@ -4,25 +4,17 @@
  * admits neither group, and the TLS Secret names stay for the user to provide; `tls.turnClusterIssuer`
  * gives the TURN certificate its own issuer. Emitted from this site with the switches changed.
  */
-import { spawnSync } from "node:child_process";
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
-import { repoRoot, renderOverlay, tempDir } from "../support/repo.ts";
+import { emitSiteVariant } from "../support/emit-site-tree.ts";
+import { renderOverlay } from "../support/repo.ts";
 import { siteInput } from "../support/site-under-test.ts";
 
-function emitWith(change: Record<string, unknown>): string {
-  const dir = tempDir("addons");
-  const site = join(dir, "site.config.ts");
-  writeFileSync(site, `export default ${JSON.stringify({ ...siteInput, ...change })};\n`);
-  copyFileSync(join(repoRoot, "README.md"), join(dir, "README.md"));
-  const r = spawnSync(process.execPath, [join(repoRoot, "tools/emit/cli.ts"), "--out", dir, "--site", site], { encoding: "utf8", timeout: 120_000 });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return dir;
-}
+const emitWith = (change: Record<string, unknown>) => emitSiteVariant(siteInput, change);
 
 const crdGroups = ["cert-manager.io", "monitoring.coreos.com"];
 
