@@ -17,7 +17,7 @@ import { configYaml } from "../kube/yaml.ts";
 import type { Site } from "../site/site.ts";
 import { rtcUrls } from "../site/well-known.ts";
 import { livekitSecret } from "../synapse/secrets-job.ts";
-import { livekitConfig, livekitPorts, lkJwtPort } from "./livekit-config.ts";
+import { livekitConfig, livekitPorts, lkJwtPort, mediaPorts } from "./livekit-config.ts";
 import { certManagerAnnotations, ifServiceMonitors } from "../kube/cluster-addons.ts";
 
 const sfu: AppIdentity = { name: "livekit", component: "sfu" };
@@ -55,6 +55,32 @@ function rtcIngress(site: Site, name: string, id: AppIdentity, prefix: string, s
   });
 }
 
+/**
+ * The media ports, published. Both ways keep the client's address (`externalTrafficPolicy: Local`: ICE needs
+ * it) and avoid a second hop for media.
+ */
+function mediaServices(site: Site): Service[] {
+  const ports = mediaPorts(site);
+  const udp = { name: "rtc-udp", port: ports.rtcUdp, targetPort: "rtc-udp", protocol: "UDP" as const };
+  const tcp = { name: "rtc-tcp", port: ports.rtcTcp, targetPort: "rtc-tcp", protocol: "TCP" as const };
+  if (site.calls.livekitMedia === "nodePort") {
+    return [new Service({
+      // Healthy once created: nothing outside the cluster has to act, so it goes with LiveKit.
+      metadata: meta(site, "livekit-rtc", sfu),
+      spec: {
+        type: "NodePort", externalTrafficPolicy: "Local", selector: selectorLabels(sfu),
+        ports: [{ ...udp, nodePort: ports.rtcUdp }, { ...tcp, nodePort: ports.rtcTcp }],
+      },
+    })];
+  }
+  // One LoadBalancer per protocol: many clouds refuse mixed protocols on one. Last wave: Progressing until
+  // the cloud assigns an address.
+  return ([["livekit-rtc-udp", udp], ["livekit-rtc-tcp", tcp]] as const).map(([name, port]) => new Service({
+    metadata: meta(site, name, sfu, syncWave.final),
+    spec: { type: "LoadBalancer", externalTrafficPolicy: "Local", selector: selectorLabels(sfu), ports: [port] },
+  }));
+}
+
 function livekitObjects(site: Site): Manifest[] {
   const config = configYaml(livekitConfig(site));
   const files = { "livekit.yaml": config };
@@ -70,20 +96,7 @@ function livekitObjects(site: Site): Manifest[] {
         ],
       },
     }),
-    new Service({
-      // Last wave: a LoadBalancer Service stays Progressing until the cloud assigns an address.
-      metadata: meta(site, "livekit-rtc", sfu, syncWave.final),
-      spec: {
-        type: "LoadBalancer",
-        // Keep the client's address (ICE) and avoid a second hop for media.
-        externalTrafficPolicy: "Local",
-        selector: selectorLabels(sfu),
-        ports: [
-          { name: "rtc-udp", port: livekitPorts.rtcUdp, targetPort: "rtc-udp", protocol: "UDP" },
-          { name: "rtc-tcp", port: livekitPorts.rtcTcp, targetPort: "rtc-tcp", protocol: "TCP" },
-        ],
-      },
-    }),
+    ...mediaServices(site),
     new Deployment({
       metadata: meta(site, "livekit", sfu),
       spec: {
@@ -107,8 +120,8 @@ function livekitObjects(site: Site): Manifest[] {
               ],
               ports: [
                 { name: "http", containerPort: livekitPorts.http, protocol: "TCP" },
-                { name: "rtc-tcp", containerPort: livekitPorts.rtcTcp, protocol: "TCP" },
-                { name: "rtc-udp", containerPort: livekitPorts.rtcUdp, protocol: "UDP" },
+                { name: "rtc-tcp", containerPort: mediaPorts(site).rtcTcp, protocol: "TCP" },
+                { name: "rtc-udp", containerPort: mediaPorts(site).rtcUdp, protocol: "UDP" },
                 { name: "metrics", containerPort: livekitPorts.metrics, protocol: "TCP" },
               ],
               resources: { requests: { cpu: "500m", memory: "512Mi" }, limits: { cpu: "2", memory: "2Gi" } },

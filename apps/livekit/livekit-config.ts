@@ -1,12 +1,20 @@
 /**
- * LiveKit SFU configuration as typed data. Media goes over one UDP port (7882, muxed) and one TCP fallback
- * port (7881), both published by a LoadBalancer Service, so pods need no host networking. The API secret is
+ * LiveKit SFU configuration as typed data. Media goes over one UDP port (muxed) and one TCP fallback port,
+ * published by LoadBalancer Services (7882, 7881) or on every node's NodePorts (31882, 31881, which LiveKit
+ * then listens on, since it announces the port it listens on), so pods need no host networking. The API secret is
  * not here: the key *name* is fixed and public, its secret reaches the pod through `LIVEKIT_KEYS`.
  */
 import type { Site } from "../site/site.ts";
 import { livekitSecret } from "../synapse/secrets-job.ts";
 
 export const livekitPorts = { http: 7880, rtcTcp: 7881, rtcUdp: 7882, metrics: 6789 } as const;
+/** NodePorts of the media ports in `nodePort` mode: within Kubernetes' default range 30000–32767. */
+export const livekitNodePorts = { rtcTcp: 31881, rtcUdp: 31882 } as const;
+
+/** The media ports LiveKit listens on and announces, by how they are exposed. */
+export function mediaPorts(site: Site): { rtcTcp: number; rtcUdp: number } {
+  return site.calls.livekitMedia === "nodePort" ? livekitNodePorts : { rtcTcp: livekitPorts.rtcTcp, rtcUdp: livekitPorts.rtcUdp };
+}
 export const lkJwtPort = 8080;
 
 export interface LivekitConfig {
@@ -25,8 +33,8 @@ export function livekitConfig(site: Site): LivekitConfig {
     prometheus_port: livekitPorts.metrics,
     log_level: "info",
     rtc: {
-      tcp_port: livekitPorts.rtcTcp,
-      udp_port: livekitPorts.rtcUdp,
+      tcp_port: mediaPorts(site).rtcTcp,
+      udp_port: mediaPorts(site).rtcUdp,
       // Announce the public address: the configured one, or what STUN discovers.
       use_external_ip: site.calls.livekitNodeIp === null,
       ...(site.calls.livekitNodeIp ? { node_ip: site.calls.livekitNodeIp } : {}),

@@ -15,6 +15,7 @@ import { managedBy, objectLabels, selectorLabels } from "../kube/labels.ts";
 import { syncWave, syncWaveAnnotations } from "../kube/sync-waves.ts";
 import type { Site } from "../site/site.ts";
 import { generatedSecrets, secretsJobIdentity } from "../synapse/secrets-job.ts";
+import { mediaPorts } from "../livekit/livekit-config.ts";
 
 const ours = { "app.kubernetes.io/managed-by": managedBy };
 const app = (name: string) => ({ "app.kubernetes.io/name": name });
@@ -96,8 +97,8 @@ export function networkPolicies(site: Site): Manifest[] {
       policy(site, "livekit", app("livekit"), {
         ingress: [
           { from: [ingressController], ports: tcp(7880) },
-          // Media from any client, through the LoadBalancer.
-          { from: [anywhere], ports: [{ protocol: "UDP", port: 7882 }, { protocol: "TCP", port: 7881 }] },
+          // Media from any client, through the LoadBalancers or the NodePorts.
+          { from: [anywhere], ports: [{ protocol: "UDP", port: mediaPorts(site).rtcUdp }, { protocol: "TCP", port: mediaPorts(site).rtcTcp }] },
           { from: [prometheus], ports: tcp(6789) },
         ],
         egress: [

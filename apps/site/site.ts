@@ -65,6 +65,15 @@ const siteInputSchema = strict({
     enabled: z.boolean({ error: expected("true or false") }).optional(),
     /** Public IP LiveKit announces for media; default: discovered with STUN (`use_external_ip`). */
     livekitNodeIp: ipAddress.nullable().optional(),
+    /**
+     * How LiveKit's media ports reach clients. `loadBalancer`: two LoadBalancer Services, one per protocol
+     * (many clouds refuse mixed protocols on one). `nodePort`: one NodePort Service on ports 31881/tcp and
+     * 31882/udp of every node, which LiveKit then listens on and announces (clusters without load balancers).
+     * Default: `loadBalancer`.
+     */
+    livekitMedia: z.enum(["loadBalancer", "nodePort"], {
+      error: (iss) => `must be "loadBalancer" or "nodePort", got ${JSON.stringify(iss.input)}`,
+    }).optional(),
     /** Nodes that run coturn with host networking (label them; no labelled node means no TURN pod). */
     turnNodeSelector: labelSelector.optional(),
   }).optional(),
@@ -222,6 +231,7 @@ function derive(input: ParsedInput) {
     calls: {
       enabled: input.calls?.enabled ?? true,
       livekitNodeIp: input.calls?.livekitNodeIp ?? null,
+      livekitMedia: input.calls?.livekitMedia ?? "loadBalancer",
       turnNodeSelector: input.calls?.turnNodeSelector ?? { "matrix-gitops.io/turn": "true" },
     },
     /** `https://<matrix host>/`, Synapse's `public_baseurl` and Element's homeserver URL. */

@@ -3,7 +3,9 @@ import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { find, renderOverlay } from "../support/repo.ts";
-import { expected } from "../support/site-under-test.ts";
+import { expected, siteInput } from "../support/site-under-test.ts";
+import { emitSiteVariant } from "../support/emit-site-tree.ts";
+import { resolveSite } from "../../apps/site/site.ts";
 
 interface EnvVar { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }
 interface Container { env: EnvVar[]; ports: { name: string; containerPort: number; protocol: string }[] }
@@ -23,18 +25,56 @@ if (!expected.calls) describe.each(tiers.map((t) => t.name))("calls switched off
   });
 });
 
+type MediaService = { name: string; type: string; policy?: string; ports: { protocol: string; port: number; nodePort?: number }[] };
+
+/** The Services that publish LiveKit's media ports, reduced to what clients depend on. */
+function mediaServices(objects: KubeObject[]): MediaService[] {
+  return objects.filter((o) => o.kind === "Service" && o.metadata.name.startsWith("livekit-rtc")).map((o) => {
+    const s = o.spec as { type: string; externalTrafficPolicy?: string; ports: { protocol: string; port: number; nodePort?: number }[] };
+    return { name: o.metadata.name, type: s.type, policy: s.externalTrafficPolicy, ports: s.ports.map((p) => ({ protocol: p.protocol, port: p.port, ...(p.nodePort ? { nodePort: p.nodePort } : {}) })) };
+  }).sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** One LoadBalancer per protocol, or one NodePort Service whose node ports are the ports LiveKit announces. */
+function expectedMediaServices(mode: string, rtc: { udp: number; tcp: number }): MediaService[] {
+  if (mode === "nodePort") {
+    return [{ name: "livekit-rtc", type: "NodePort", policy: "Local", ports: [{ protocol: "UDP", port: rtc.udp, nodePort: rtc.udp }, { protocol: "TCP", port: rtc.tcp, nodePort: rtc.tcp }] }];
+  }
+  return [
+    { name: "livekit-rtc-tcp", type: "LoadBalancer", policy: "Local", ports: [{ protocol: "TCP", port: rtc.tcp }] },
+    { name: "livekit-rtc-udp", type: "LoadBalancer", policy: "Local", ports: [{ protocol: "UDP", port: rtc.udp }] },
+  ];
+}
+
+if (expected.calls) describe("LiveKit's media exposure, the other way round", () => {
+  it("follows calls.livekitMedia: LiveKit listens on, announces and the NetworkPolicy admits the published ports", async () => {
+    const other = expected.livekitMedia === "nodePort" ? "loadBalancer" : "nodePort";
+    const rtc = other === "nodePort" ? { udp: 31882, tcp: 31881 } : { udp: 7882, tcp: 7881 };
+    const objects = await renderOverlay("ccu-1k", emitSiteVariant(siteInput, { calls: { ...siteInput.calls, livekitMedia: other } }));
+    expect(mediaServices(objects)).toEqual(expectedMediaServices(other, rtc));
+    const config = parse((find(objects, "ConfigMap", "livekit") as unknown as { data: Record<string, string> }).data["livekit.yaml"] ?? "") as { rtc: { udp_port: number; tcp_port: number } };
+    expect({ udp: config.rtc.udp_port, tcp: config.rtc.tcp_port }).toEqual(rtc);
+    expect(containerOf(find(objects, "Deployment", "livekit")).ports).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: "rtc-udp", protocol: "UDP", containerPort: rtc.udp }),
+      expect.objectContaining({ name: "rtc-tcp", protocol: "TCP", containerPort: rtc.tcp }),
+    ]));
+    const ingress = (find(objects, "NetworkPolicy", "livekit").spec as { ingress: { ports: { protocol: string; port: number }[] }[] }).ingress.flatMap((r) => r.ports);
+    expect(ingress).toEqual(expect.arrayContaining([{ protocol: "UDP", port: rtc.udp }, { protocol: "TCP", port: rtc.tcp }]));
+  });
+
+  it("refuses an unknown mode, naming the field", () => {
+    expect(() => resolveSite({ ...siteInput, calls: { ...siteInput.calls, livekitMedia: "hostPort" } })).toThrow(/site\.calls\.livekitMedia: must be "loadBalancer" or "nodePort", got "hostPort"/);
+  });
+});
+
 if (expected.calls) describe.each(tiers.map((t) => t.name))("LiveKit and its authorisation service in %s", (tier) => {
   it("publishes the media ports LiveKit is configured for and keeps room creation with the auth service", async () => {
     const objects = await renderOverlay(tier);
     const config = parse((find(objects, "ConfigMap", "livekit") as unknown as { data: Record<string, string> }).data["livekit.yaml"] ?? "") as {
       rtc: { udp_port: number; tcp_port: number }; room: { auto_create: boolean }; turn: { enabled: boolean }; webhook: { api_key: string; urls: string[] };
     };
-    const lb = find(objects, "Service", "livekit-rtc").spec as { type: string; ports: { protocol: string; port: number }[] };
-    expect(lb.type).toBe("LoadBalancer");
-    expect(lb.ports).toEqual(expect.arrayContaining([
-      expect.objectContaining({ protocol: "UDP", port: config.rtc.udp_port }),
-      expect.objectContaining({ protocol: "TCP", port: config.rtc.tcp_port }),
-    ]));
+    expect({ udp: config.rtc.udp_port, tcp: config.rtc.tcp_port }).toEqual(expected.livekitRtc);
+    expect(mediaServices(objects)).toEqual(expectedMediaServices(expected.livekitMedia, expected.livekitRtc));
     const sfuPorts = containerOf(find(objects, "Deployment", "livekit")).ports;
     expect(sfuPorts).toEqual(expect.arrayContaining([expect.objectContaining({ protocol: "UDP", containerPort: config.rtc.udp_port })]));
     expect(config.room.auto_create).toBe(false);

@@ -60,7 +60,8 @@ describe.each(tiers.map((t) => t.name))("NetworkPolicies of %s", (tier) => {
       ["another namespace → HAProxy", stranger, haproxy, 8008, "TCP", false],
       ["smoke test → HAProxy", smoke, haproxy, 8008, "TCP", true],
       ...(livekit ? [
-        ["internet → LiveKit media", remoteServer, livekit, 7882, "UDP", true],
+        ["internet → LiveKit media", remoteServer, livekit, expected.livekitRtc.udp, "UDP", true],
+        ["internet → LiveKit media over TCP", remoteServer, livekit, expected.livekitRtc.tcp, "TCP", true],
         ["LiveKit → cloud metadata", livekit, metadata, 80, "TCP", false],
       ] as [string, Endpoint, Endpoint, number, string, boolean][] : []),
       ...(jwt ? [

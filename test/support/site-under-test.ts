@@ -37,6 +37,10 @@ export const expected = {
   monitoringNamespace: siteInput.network?.monitoringNamespace ?? "monitoring",
   argocdNamespace: siteInput.argocd?.namespace ?? "argocd",
   serviceMonitors: siteInput.monitoring?.serviceMonitors !== false,
+  // LiveKit's media ports as the README documents them: 7882/udp and 7881/tcp behind LoadBalancers, or the
+  // NodePorts 31882 and 31881.
+  livekitMedia: siteInput.calls?.livekitMedia ?? "loadBalancer",
+  livekitRtc: siteInput.calls?.livekitMedia === "nodePort" ? { udp: 31882, tcp: 31881 } : { udp: 7882, tcp: 7881 },
   certManager: siteInput.tls?.certManager !== false,
   clusterIssuer: siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
   turnClusterIssuer: siteInput.tls?.turnClusterIssuer ?? siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
