@@ -1,12 +1,14 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { coturnArgs } from "../../apps/coturn/index.ts";
-import { serializeTurnConfig, turnConfig, type TurnConfig } from "../../apps/coturn/turn-config.ts";
+import { coturnCommand } from "../../apps/coturn/index.ts";
+import { serializeTurnConfig, tlsDir, turnConfig, type TurnConfig } from "../../apps/coturn/turn-config.ts";
 import { resolveSite } from "../../apps/site/site.ts";
 import { tiers } from "../../apps/site/sizing.ts";
 import { freePort, waitForPort } from "../../tools/lab/ports.ts";
@@ -55,9 +57,9 @@ describe("coturn with the generated configuration (real turnserver on 127.0.0.1)
     peerPort = await freePort();
     const conf = join(dir, "turnserver.conf");
     writeFileSync(conf, serializeTurnConfig(loopbackConfig(turnConfig(site), port, await freePort(), dir), "# test"));
-    // The same argument template as the DaemonSet; Kubernetes would expand $(TURN_SHARED_SECRET) from the Secret.
-    const args = coturnArgs(conf).map((a) => a.replace("$(TURN_SHARED_SECRET)", secret));
-    turn = spawn("turnserver", args, { stdio: "ignore" });
+    // The DaemonSet's own command (turnserver under the certificate watcher), the secret from env as in the pod.
+    const [shell, flag, script] = coturnCommand(conf) as [string, string, string];
+    turn = spawn(shell, [flag, script.replaceAll(`${tlsDir}/`, `${join(dir, "tls")}/`)], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", TURN_SHARED_SECRET: secret } });
     peer = spawn("turnutils_peer", ["-L", "127.0.0.2", "-p", String(peerPort)], { stdio: "ignore" });
     await waitForPort(port, 10_000, "turnserver");
   });
@@ -155,10 +157,10 @@ describe("coturn and Synapse share one secret and one host", () => {
       expect(hs.turn_shared_secret_path).toBeUndefined();
       return;
     }
-    const ds = find(objects, "DaemonSet", "coturn").spec as { template: { spec: { hostNetwork: boolean; nodeSelector: Record<string, string>; containers: { args: string[]; env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
+    const ds = find(objects, "DaemonSet", "coturn").spec as { template: { spec: { hostNetwork: boolean; nodeSelector: Record<string, string>; containers: { command: string[]; env: { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } }[] }[] } } };
     const container = ds.template.spec.containers[0];
     const ref = container?.env.find((e) => e.name === "TURN_SHARED_SECRET")?.valueFrom.secretKeyRef;
-    expect(container?.args).toContain("--static-auth-secret=$(TURN_SHARED_SECRET)");
+    expect(container?.command.join(" ")).toContain('--static-auth-secret="$TURN_SHARED_SECRET"');
     expect(ds.template.spec.hostNetwork).toBe(true);
     expect(ds.template.spec.nodeSelector).toEqual(expected.turnNodeSelector);
     const main = find(objects, "StatefulSet", "synapse-main").spec as { template: { spec: { volumes: { name: string; secret?: { secretName: string } }[]; containers: { volumeMounts: { name: string; mountPath: string }[] }[] } } };
@@ -173,5 +175,60 @@ describe("coturn and Synapse share one secret and one host", () => {
     expect(conf).toContain(`realm=${turnHost}\n`);
     expect(conf).toContain("use-auth-secret");
     expect(conf).not.toMatch(/static-auth-secret/);
+  });
+});
+
+describe("coturn picks up a renewed certificate (real turnserver, the DaemonSet's command)", () => {
+  it("serves the new certificate once the mounted files change, without a restart", async () => {
+    const dir = tempDir("coturn-tls");
+    const tls = join(dir, "tls");
+    mkdirSync(tls);
+    const issue = (cn: string) => {
+      // Written elsewhere and moved in, as the kubelet swaps a Secret volume's files.
+      const stage = join(dir, `stage-${cn}`);
+      mkdirSync(stage);
+      execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+        "-subj", `/CN=${cn}`, "-keyout", join(stage, "tls.key"), "-out", join(stage, "tls.crt")], { stdio: "ignore", timeout: 30_000 });
+      renameSync(join(stage, "tls.key"), join(tls, "tls.key"));
+      renameSync(join(stage, "tls.crt"), join(tls, "tls.crt"));
+    };
+    issue("first.turn.example.org");
+    const port = await freePort();
+    const tlsPort = await freePort();
+    const config: TurnConfig = loopbackConfig(turnConfig(site), port, tlsPort, dir)
+      .filter(([k]) => k !== "no-tls")
+      .concat([["cert", join(tls, "tls.crt")], ["pkey", join(tls, "tls.key")]]);
+    const conf = join(dir, "turnserver.conf");
+    writeFileSync(conf, serializeTurnConfig(config, "# test"));
+    const [shell, flag, script] = coturnCommand(conf) as [string, string, string];
+    const turn = spawn(shell, [flag, script.replaceAll(`${tlsDir}/`, `${tls}/`)], { stdio: "ignore", env: { PATH: process.env.PATH ?? "", TURN_SHARED_SECRET: secret, CERT_CHECK_SECONDS: "1" } });
+    try {
+      await waitForPort(tlsPort, 10_000, "turnserver TLS");
+      const subject = () => new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false }, () => {
+          const cn = socket.getPeerCertificate().subject?.CN ?? "";
+          socket.end();
+          resolve(String(cn));
+        });
+        socket.on("error", reject);
+        socket.setTimeout(5000, () => socket.destroy(new Error("TLS handshake timed out")));
+      });
+      expect(await subject()).toBe("first.turn.example.org");
+      // A TLS connection open across the renewal stays open: turnserver is not restarted.
+      const held = tlsConnect({ host: "127.0.0.1", port: tlsPort, rejectUnauthorized: false });
+      await new Promise<void>((resolve, reject) => { held.once("secureConnect", () => resolve()); held.once("error", reject); });
+      issue("renewed.turn.example.org");
+      let seen = "";
+      for (let i = 0; i < 50 && seen !== "renewed.turn.example.org"; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        seen = await subject();
+      }
+      expect(seen).toBe("renewed.turn.example.org");
+      expect(held.destroyed).toBe(false);
+      held.destroy();
+      expect(turn.exitCode).toBeNull();
+    } finally {
+      if (turn.pid && turn.exitCode === null) process.kill(turn.pid, "SIGTERM");
+    }
   });
 });
