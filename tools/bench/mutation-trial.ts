@@ -70,6 +70,13 @@ const mutations: Mutation[] = [
   { id: "jemalloc-main", file: "apps/synapse/process.ts", from: "if (!spec.isWorker) return [\"sh\", \"-c\", `${preloadJemalloc}; exec ${python.join(\" \")}`];", to: "if (!spec.isWorker) return python;" },
   { id: "main-file-per-tier", file: "apps/synapse/config-files.ts", from: `export const tierFiles = ["homeserver.yaml", mainProcessFile] as const;`, to: `export const tierFiles = ["homeserver.yaml"] as const;` },
   { id: "media-store-unmounted", file: "apps/synapse/paths.ts", from: `export const unusedMediaStoreDir = "/tmp/media_store";`, to: `export const unusedMediaStoreDir = "/data/media_store";` },
+  // Issue 14: syncs that finish, labels, TURN TLS, cluster add-ons, kubeconform.
+  { id: "smoke-postsync", file: "apps/checks/index.ts", from: `...syncWaveAnnotations(syncWave.smokeTest),\n        "argocd.argoproj.io/hook": "Sync",`, to: `...syncWaveAnnotations(syncWave.smokeTest),\n        "argocd.argoproj.io/hook": "PostSync",` },
+  { id: "secrets-job-label", file: "apps/synapse/secrets-job.ts", from: `export const secretsJobIdentity = { name: "matrix-secrets",`, to: `export const secretsJobIdentity = { name: "synapse",` },
+  { id: "coturn-no-reload", file: "apps/coturn/index.ts", from: `last=$now; kill -USR2 "$pid";`, to: `last=$now;` },
+  { id: "turn-issuer", file: "apps/coturn/index.ts", from: `name: site.tls.turnClusterIssuer,`, to: `name: site.tls.clusterIssuer,` },
+  { id: "cert-manager-always", file: "apps/kube/cluster-addons.ts", from: `return site.tls.certManager ? { "cert-manager.io/cluster-issuer": site.tls.clusterIssuer } : {};`, to: `return { "cert-manager.io/cluster-issuer": site.tls.clusterIssuer };` },
+  { id: "kubeconform-not-strict", file: "tools/validate/kubernetes-schemas.ts", from: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = false;`, to: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = true;` },
 ];
 
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number) {
