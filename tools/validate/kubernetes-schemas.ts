@@ -5,6 +5,7 @@
  * `additionalProperties: false` wherever the API defines the fields, IntOrString and Quantity accepting a
  * number or a string. Custom resources get theirs from `writeCrdSchemas` (kubeconform.ts), in the same tree.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { goModuleDir, toolsRoot } from "./go-tools.ts";
@@ -62,7 +63,9 @@ function standalone(name: string, definitions: Record<string, Schema>): Schema {
  * kind of the OpenAPI document: kubeconform's `{{.ResourceKind}}{{.KindSuffix}}.json` layout. Built once.
  */
 export function ensureKubernetesSchemas(): string {
-  const dir = join(toolsRoot, `kubeconform-schemas-${kubernetesOpenApi.version}-2`);
+  // Keyed by this converter's own source too: a change to the conversion writes a fresh tree.
+  const converter = createHash("sha256").update(readFileSync(new URL(import.meta.url))).digest("hex").slice(0, 12);
+  const dir = join(toolsRoot, `kubeconform-schemas-${kubernetesOpenApi.version}-${converter}`);
   if (existsSync(join(dir, ".complete"))) return dir;
   const swagger = JSON.parse(readFileSync(join(goModuleDir(kubernetesOpenApi.module, kubernetesOpenApi.version), "api/openapi-spec/swagger.json"), "utf8")) as { definitions: Record<string, Schema> };
   const staging = `${dir}.tmp-${process.pid}`;
