@@ -146,6 +146,8 @@ describe("Argo CD hook Jobs against the lab", () => {
 
   it("the smoke test fails naming the check when main is down, and when HAProxy is down", async () => {
     await lab.stopPod("synapse-main-0");
+    // Main is down once HAProxy's health check says so; until then a request to it fails like an overload.
+    await lab.waitForServerState("main", "DOWN");
     const withoutMain = await lab.runJob("matrix-smoke-test", { ...noElement, ...quick });
     expect(withoutMain.ok).toBe(false);
     // HAProxy says main is unavailable (a Matrix 503), not that the client is rate-limited.
