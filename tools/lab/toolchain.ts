@@ -5,10 +5,9 @@
  * installs what is missing and is safe to run again; a missing system package is an error naming it.
  */
 import { createHash } from "node:crypto";
-import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureGoBinary } from "../validate/go-tools.ts";
+import { ensureGoBinary, runOrThrow } from "../validate/go-tools.ts";
 import { s3ProviderPipArgs, s3ProviderRequirements, s3ProviderVersion } from "../../apps/synapse/s3-provider.ts";
 import type { Images } from "../../apps/site/site.ts";
 import { repoRoot } from "../emit/load-config.ts";
@@ -72,13 +71,6 @@ export function synapseVersionOf(image: string): string {
   return m[1];
 }
 
-function run(command: string, args: string[], env: Record<string, string> = {}, timeoutMs = 900_000): void {
-  const r = spawnSync(command, args, { encoding: "utf8", timeout: timeoutMs, env: { ...process.env, ...env } });
-  if (r.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (${r.error?.message ?? `exit ${r.status}`}):\n${`${r.stdout}${r.stderr}`.slice(-3000)}`);
-  }
-}
-
 function ensureVenv(version: string): { venv: string; python: string } {
   const venv = join(labRoot, `synapse-${version}`);
   const python = join(venv, "bin", "python");
@@ -86,8 +78,8 @@ function ensureVenv(version: string): { venv: string; python: string } {
   const wanted = `matrix-synapse[${synapseExtras}]==${version}`;
   const stampText = `${wanted}\n${readFileSync(constraintsFile, "utf8")}`;
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === stampText) return { venv, python };
-  run("python3", ["-m", "venv", "--clear", venv]);
-  run(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraintsFile, wanted]);
+  runOrThrow("python3", ["-m", "venv", "--clear", venv]);
+  runOrThrow(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraintsFile, wanted]);
   writeFileSync(stamp, stampText);
   return { venv, python };
 }
@@ -116,7 +108,7 @@ function ensureMediaModules(python: string): string {
   mkdirSync(dir, { recursive: true });
   const requirements = join(dir, "requirements.txt");
   writeFileSync(requirements, s3ProviderRequirements);
-  run(python, s3ProviderPipArgs(requirements, dir));
+  runOrThrow(python, s3ProviderPipArgs(requirements, dir));
   writeFileSync(stamp, s3ProviderVersion);
   return dir;
 }
