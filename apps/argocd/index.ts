@@ -6,7 +6,7 @@
  * Ordering: each target is one Application, so the source document's deployment order is enforced by
  * resource sync waves, which Argo CD health-gates (see argocd/README.md for why not RollingSync).
  */
-import { AppProject, Application, ApplicationSet } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
+import { AppProject, Application, ApplicationSet } from "../kube/models.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { managedBy, partOf } from "../kube/labels.ts";
 import type { Site } from "../site/site.ts";

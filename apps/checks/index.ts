@@ -5,8 +5,8 @@
  * inside the cluster. Both run the pinned Synapse image, which ships Python.
  */
 import { readFileSync } from "node:fs";
-import { ConfigMap, type IEnvVar, type IVolume, type IVolumeMount } from "kubernetes-models/v1";
-import { Job } from "kubernetes-models/batch/v1";
+import { ConfigMap, Job } from "../kube/models.ts";
+import type { IEnvVar, IVolume, IVolumeMount } from "kubernetes-models/v1";
 import type { Component } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
 import { imageVersion, objectLabels } from "../kube/labels.ts";

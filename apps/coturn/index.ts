@@ -3,9 +3,7 @@
  * networking — the one documented exception to the restricted profile, because a TURN relay must receive
  * media on the node's public address across a wide UDP port range, which Services cannot publish.
  */
-import { ConfigMap, Service } from "kubernetes-models/v1";
-import { DaemonSet } from "kubernetes-models/apps/v1";
-import { Certificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import { Certificate, ConfigMap, DaemonSet, Service } from "../kube/models.ts";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";

@@ -2,10 +2,7 @@
  * Element Web (the source document's `02-element-web/`): 2 replicas of the static web client behind its
  * own host, configured for this homeserver only.
  */
-import { ConfigMap, Service } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { ConfigMap, Deployment, Ingress, PodDisruptionBudget, Service } from "../kube/models.ts";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";

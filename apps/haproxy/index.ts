@@ -2,11 +2,7 @@
  * HAProxy in front of Synapse (the source document's `03-haproxy/`): 2 replicas, client 8008, federation
  * 8448, statistics and Prometheus metrics on 8404, and the public Ingress for the Matrix API host.
  */
-import { ConfigMap, Service } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ConfigMap, Deployment, Ingress, PodDisruptionBudget, Service, ServiceMonitor } from "../kube/models.ts";
 import type { Component } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";

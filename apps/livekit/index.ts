@@ -2,11 +2,7 @@
  * LiveKit (the source document's `04-livekit/`) and what Element Call needs to use it: the MatrixRTC
  * authorisation service (lk-jwt-service) behind `rtc.<domain>`, announced in `.well-known/matrix/client`.
  */
-import { ConfigMap, Service } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ConfigMap, Deployment, Ingress, PodDisruptionBudget, Service, ServiceMonitor } from "../kube/models.ts";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { configHash, configHashAnnotation } from "../kube/config-hash.ts";

@@ -8,7 +8,8 @@
  * namespace-wide deny would also cut off their operators. coturn uses the host network, which
  * NetworkPolicies do not govern; its relay restrictions are in its own configuration.
  */
-import { NetworkPolicy, type INetworkPolicyPeer, type INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1";
+import { NetworkPolicy } from "../kube/models.ts";
+import type { INetworkPolicyPeer, INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1";
 import type { Component } from "../kube/component.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { managedBy, objectLabels, selectorLabels } from "../kube/labels.ts";

@@ -3,9 +3,7 @@
  * configuration every Synapse process loads, a headless Service, a ServiceMonitor and the in-cluster secret
  * generator.
  */
-import { ConfigMap, Service } from "kubernetes-models/v1";
-import { StatefulSet } from "kubernetes-models/apps/v1";
-import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { ConfigMap, Service, ServiceMonitor, StatefulSet } from "../kube/models.ts";
 import type { Component } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
 import { configHashAnnotation } from "../kube/config-hash.ts";

@@ -4,11 +4,7 @@
  * with a headless Service and a fixed count written into every process's configuration; stateless pools
  * (synchrotron, generic, media, federation reader, initial sync) are owned by an HPA.
  */
-import { Service } from "kubernetes-models/v1";
-import { StatefulSet } from "kubernetes-models/apps/v1";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
+import { HorizontalPodAutoscaler, PodDisruptionBudget, Service, ServiceMonitor, StatefulSet } from "../kube/models.ts";
 import type { Component, OptionalPart } from "../kube/component.ts";
 import type { Manifest, ManifestPatch } from "../kube/manifest.ts";
 import { configHashAnnotation } from "../kube/config-hash.ts";

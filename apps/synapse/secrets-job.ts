@@ -5,9 +5,7 @@
  * does not track (or prune) these Secrets because they are not in git.
  */
 import { readFileSync } from "node:fs";
-import { ConfigMap, ServiceAccount } from "kubernetes-models/v1";
-import { Job } from "kubernetes-models/batch/v1";
-import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import { ConfigMap, Job, Role, RoleBinding, ServiceAccount } from "../kube/models.ts";
 import type { Site } from "../site/site.ts";
 import type { Manifest } from "../kube/manifest.ts";
 import { objectLabels, imageVersion } from "../kube/labels.ts";

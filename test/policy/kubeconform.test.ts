@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import { ensureGoTool } from "../../tools/validate/go-tools.ts";
 import { isCustomResource, runKubeconform, writeCrdSchemas } from "../../tools/validate/kubeconform.ts";
+import { StrictFieldChecker } from "../../tools/validate/strict-fields.ts";
 import { ensureKubernetesSchemas } from "../../tools/validate/kubernetes-schemas.ts";
 import { tempDir } from "../support/repo.ts";
 import { expected, generatedRoot } from "../support/site-under-test.ts";
@@ -28,7 +29,10 @@ async function check(text: string, crdSchemas = true): Promise<{ ok: boolean; pr
   const dir = tempDir("kubeconform");
   const crds = join(dir, "crd-schemas");
   mkdirSync(crds);
-  if (crdSchemas) writeCrdSchemas(parseRendered(text), crds);
+  if (crdSchemas) {
+    const objects = parseRendered(text);
+    writeCrdSchemas(objects, crds, await StrictFieldChecker.load(objects));
+  }
   const file = join(dir, "objects.yaml");
   writeFileSync(file, text);
   return runKubeconform(crds, [file], kubeconform, coreSchemas);

@@ -5,8 +5,9 @@ import { Ajv } from "ajv";
 import { describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import { isCustomResource, kubeconformArgs, writeCrdSchemas } from "../../tools/validate/kubeconform.ts";
-import { StrictFieldChecker } from "../../tools/validate/strict-fields.ts";
-import { validateTier } from "../../tools/validate/validate-rendered.ts";
+import { declarationSchemas, fieldSchemaCacheDir, StrictFieldChecker } from "../../tools/validate/strict-fields.ts";
+import { modelFile, validateAgainstSchema } from "../../tools/emit/model-registry.ts";
+import { loadSchemas, validateTier } from "../../tools/validate/validate-rendered.ts";
 import type { KubeObject } from "../../tools/render/rendered.ts";
 import { renderOverlay, runTool, copyGeneratedTree } from "../support/repo.ts";
 import { expected } from "../support/site-under-test.ts";
@@ -15,7 +16,7 @@ import { writeFileSync } from "node:fs";
 describe("strict schema validation", () => {
   it.each(tiers.map((t) => t.name))("finds no unknown field in %s", async (tier) => {
     const objects = await renderOverlay(tier);
-    const report = validateTier({ tier, text: "", objects });
+    const report = validateTier({ tier, text: "", objects }, await loadSchemas(objects));
     expect(report.problems).toEqual([]);
   });
 
@@ -31,7 +32,7 @@ describe("strict schema validation", () => {
       objects.push(monitor);
     }
     monitor.spec.endpoint = [];
-    const report = validateTier({ tier: "ccu-1k", text: "", objects });
+    const report = validateTier({ tier: "ccu-1k", text: "", objects }, await loadSchemas(objects));
     expect(report.problems.map((p) => `${p.object} ${p.message}`)).toEqual(expect.arrayContaining([
       "StatefulSet/synapse-main unknown field spec.replica",
       "StatefulSet/synapse-main unknown field spec.template.spec.containers[0].readinesProbe",
@@ -45,7 +46,7 @@ describe("strict schema validation", () => {
     svc.spec.ports[0]!.port = "http";
     const pdb = objects.find((o) => o.kind === "PodDisruptionBudget") as KubeObject;
     delete (pdb.metadata as { name?: string }).name;
-    const problems = validateTier({ tier: "ccu-1k", text: "", objects }).problems.filter((p) => p.check === "schema");
+    const problems = validateTier({ tier: "ccu-1k", text: "", objects }, await loadSchemas(objects)).problems.filter((p) => p.check === "schema");
     expect(problems.length).toBeGreaterThanOrEqual(1);
     expect(problems.some((p) => p.message.includes("port"))).toBe(true);
   });
@@ -65,7 +66,7 @@ describe("schemas for kubeconform's custom resources", () => {
   it("are strict JSON Schemas that accept the rendered custom resources and reject unknown fields", async () => {
     const objects = await renderOverlay("ccu-20k");
     const dir = mkdtempSync(join(tmpdir(), "crd-schemas-"));
-    const files = writeCrdSchemas(objects, dir, new StrictFieldChecker(objects));
+    const files = writeCrdSchemas(objects, dir, await StrictFieldChecker.load(objects));
     const crs = objects.filter((o) => isCustomResource(o.apiVersion));
     expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
       // The TURN TLS certificate exists only with calls on and cert-manager; ServiceMonitors only with the operator.
@@ -88,5 +89,32 @@ describe("schemas for kubeconform's custom resources", () => {
     expect(args).toEqual(expect.arrayContaining(["-strict", "-kubernetes-version", "1.33.0"]));
     expect(args).toContain("/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json");
     expect(args.indexOf("-strict")).toBeLessThan(args.indexOf("a.yaml"));
+  });
+});
+
+describe("the schemas behind the in-process checks", () => {
+  it("refuses a kind no package defines, however it is misspelt, and accepts the real ones", async () => {
+    const refused = [
+      ["apps/v1", "Deploymen"], ["apps/v2", "Deployment"], ["v1", "ObjectMeta"], ["apps/v1", "ConfigMap"],
+      ["v1", "../apps/v1/Deployment"], ["../../typescript", "Deployment"], ["monitoring.coreos.com/v1", "ServiceMonitors"],
+    ];
+    for (const [apiVersion, kind] of refused) {
+      await expect(validateAgainstSchema({ apiVersion, kind, metadata: { name: "x" } }), `${apiVersion} ${kind}`)
+        .rejects.toThrow(`x: no schema for apiVersion ${apiVersion} kind ${kind}`);
+    }
+    await expect(validateAgainstSchema({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } })).resolves.toBeUndefined();
+  });
+
+  it("keeps, per kind, exactly the field schema the declarations give (the cache is not stale)", async () => {
+    const objects = await renderOverlay("ccu-20k");
+    const kinds = [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).values()];
+    const checker = await StrictFieldChecker.load(objects);
+    const fresh = await declarationSchemas(kinds.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, file: modelFile(o.apiVersion, o.kind) as string })));
+    expect([...fresh.keys()].sort()).toEqual(kinds.map((o) => `${o.apiVersion}/${o.kind}`).sort());
+    for (const [key, schema] of fresh) {
+      const [apiVersion, kind] = [key.slice(0, key.lastIndexOf("/")), key.slice(key.lastIndexOf("/") + 1)];
+      expect(checker.jsonSchema(apiVersion, kind), key).toEqual(schema);
+      expect(JSON.parse(readFileSync(join(fieldSchemaCacheDir(), `${key.replaceAll("/", "_")}.json`), "utf8")), key).toEqual(schema);
+    }
   });
 });

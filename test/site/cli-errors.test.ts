@@ -47,11 +47,15 @@ describe("a bad site file", () => {
 });
 
 describe("nx run overlays:build", () => {
-  it("exits 1 (not 130) on a configuration error, naming the field, without a stack trace", () => {
-    const r = nx([], { MATRIX_GITOPS_SITE: siteFile(`export default { domain: "example.com", servername: "example.com" };`) });
+  it("exits 1 (not 130) on a configuration error, naming the field, without a stack trace or a file written", () => {
+    const out = join(tempDir("nx-out"), "dist");
+    const before = ["base", "overlays", "argocd"].map((d) => snapshotTree(join(repoRoot, d)));
+    const r = nx([`--out=${out}`], { MATRIX_GITOPS_SITE: siteFile(`export default { domain: "example.com", servername: "example.com" };`) });
     expect(r.status).toBe(1);
     expect(r.output).toMatch(/site\.servername: unknown key/);
     expect(r.output).not.toMatch(stackTrace);
+    expect(["base", "overlays", "argocd"].map((d) => snapshotTree(join(repoRoot, d)))).toEqual(before);
+    expect(existsSync(out)).toBe(false);
   });
 
   it("renders the tiers a comma-separated --tiers names, and refuses an empty or dangling entry", () => {

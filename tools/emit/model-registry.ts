@@ -1,42 +1,56 @@
 /**
  * Maps `apiVersion` + `kind` to the kubernetes-models class that validates it, for core kinds and for every
  * custom resource this repo uses. A rendered object whose kind is not here has no schema: that is an error.
+ * Each kind's module is imported on first use: importing whole packages cost a second of every build.
  */
-import * as core from "kubernetes-models";
-import * as prometheusOperator from "@kubernetes-models/prometheus-operator";
-import * as certManager from "@kubernetes-models/cert-manager";
-import * as argoCd from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "./load-config.ts";
 
-interface ModelClass {
+/** Packages laid out as `<package>/<group>/<version>/<Kind>.js` (core kinds: `<package>/<version>/<Kind>.js`). */
+const modelPackages = [
+  "kubernetes-models",
+  "@kubernetes-models/prometheus-operator",
+  "@kubernetes-models/cert-manager",
+  "@kubernetes-models/argo-cd",
+];
+
+/** The model's file without its extension (`.js` holds the class, `.d.ts` its declaration), if any package has it. */
+export function modelFile(apiVersion: string, kind: string): string | undefined {
+  const parts = apiVersion.split("/");
+  // Only names an API can have: nothing here may climb out of node_modules.
+  if (parts.length > 2 || !parts.every((p) => /^[a-z0-9][a-z0-9.-]*$/.test(p)) || !/^[A-Z][A-Za-z0-9]*$/.test(kind)) return undefined;
+  for (const pkg of modelPackages) {
+    const file = join(repoRoot, "node_modules", pkg, ...parts, kind);
+    if (existsSync(`${file}.js`) && existsSync(`${file}.d.ts`)) return file;
+  }
+  return undefined;
+}
+
+export interface ModelClass {
   apiVersion: string;
   kind: string;
   new (data: unknown): { validate(): void };
 }
 
-function isModelClass(value: unknown): value is ModelClass {
-  return typeof value === "function" && typeof (value as Partial<ModelClass>).apiVersion === "string"
-    && typeof (value as Partial<ModelClass>).kind === "string";
-}
+const loaded = new Map<string, Promise<ModelClass | undefined>>();
 
-function collect(namespace: unknown, into: Map<string, ModelClass>): void {
-  if (namespace === null || typeof namespace !== "object") return;
-  for (const value of Object.values(namespace)) {
-    if (isModelClass(value)) into.set(`${value.apiVersion}/${value.kind}`, value);
-    else collect(value, into);
+/** The class of a kind, or undefined when no package defines it. */
+export function loadModel(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
+  const key = `${apiVersion}/${kind}`;
+  let model = loaded.get(key);
+  if (!model) {
+    const file = modelFile(apiVersion, kind);
+    model = file
+      ? import(pathToFileURL(`${file}.js`).href).then((m: Record<string, unknown>) => {
+        const cls = m[kind] as ModelClass | undefined;
+        return cls?.apiVersion === apiVersion && cls.kind === kind ? cls : undefined;
+      })
+      : Promise.resolve(undefined);
+    loaded.set(key, model);
   }
-}
-
-let registry: Map<string, ModelClass> | undefined;
-
-function models(): Map<string, ModelClass> {
-  if (!registry) {
-    registry = new Map();
-    collect(core, registry);
-    collect(prometheusOperator, registry);
-    collect(certManager, registry);
-    collect(argoCd, registry);
-  }
-  return registry;
+  return model;
 }
 
 export class SchemaError extends Error {
@@ -49,14 +63,20 @@ export class SchemaError extends Error {
   }
 }
 
-/** Validates a plain object (as parsed from rendered YAML) against its schema; throws SchemaError. */
-export function validateAgainstSchema(obj: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } }): void {
+interface Typed { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } }
+
+/** Validates with a model already loaded (`undefined`: the kind has none); throws SchemaError. */
+export function validateWithModel(obj: Typed, Model: ModelClass | undefined): void {
   const id = `${String(obj.kind)}/${String(obj.metadata?.name ?? "(unnamed)")}`;
-  const Model = models().get(`${String(obj.apiVersion)}/${String(obj.kind)}`);
   if (!Model) throw new SchemaError(id, `no schema for apiVersion ${String(obj.apiVersion)} kind ${String(obj.kind)}`);
   try {
     new Model(obj).validate();
   } catch (e) {
     throw new SchemaError(id, (e as Error).message);
   }
+}
+
+/** Validates a plain object (as parsed from rendered YAML) against its schema; rejects with SchemaError. */
+export async function validateAgainstSchema(obj: Typed): Promise<void> {
+  validateWithModel(obj, await loadModel(String(obj.apiVersion), String(obj.kind)));
 }

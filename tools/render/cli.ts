@@ -1,5 +1,6 @@
 /**
- * `nx run overlays:build` (after `overlays:emit`): renders every overlay with a real kustomize, validates
+ * `nx run overlays:build`: with `--emit`, first emits base/ and overlays/ from the site (in this process, as
+ * `overlays:emit` would); then renders every overlay with a real kustomize, validates
  * every rendered object (schema, unknown fields, policy rules, Synapse instances; kubeconform when on PATH),
  * writes `dist/overlays/<tier>.yaml` and prints a table. Output is written only when every tier passed.
  */
@@ -7,6 +8,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { selectTiers } from "../../apps/site/sizing.ts";
 import { parseCli, runCli } from "../cli/run.ts";
+import { emit } from "../emit/emit.ts";
 import { loadSizing, repoRoot } from "../emit/load-config.ts";
 import { formatReports, summaryLine, validateRenderedTiers } from "../validate/validate-rendered.ts";
 import { findKustomize } from "./kustomize.ts";
@@ -14,12 +16,16 @@ import { renderTiers } from "./render-tiers.ts";
 import { formatTable, summarize } from "./rendered.ts";
 
 await runCli("build", async () => {
-  const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" } });
+  const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" }, emit: { type: "boolean", default: false } });
   const root = resolve(args.root ?? repoRoot);
+  // Asking kustomize its version takes a process start: let it run while the site is emitted.
+  const kustomizeFound = findKustomize();
+  kustomizeFound.catch(() => undefined);
   const sizing = await loadSizing();
   const selected = selectTiers(sizing, args.tiers);
+  if (args.emit && await emit({ out: root }) !== 0) return 1;
   const out = resolve(args.out ?? join(root, "dist/overlays"));
-  const kustomize = await findKustomize();
+  const kustomize = await kustomizeFound;
   const rendered = await renderTiers(root, selected);
 
   const { reports, kubeconform } = await validateRenderedTiers(rendered);

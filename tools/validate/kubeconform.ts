@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { KubeObject } from "../render/rendered.ts";
 import { coreSchemaTemplate } from "./kubernetes-schemas.ts";
-import { StrictFieldChecker } from "./strict-fields.ts";
+import type { StrictFieldChecker } from "./strict-fields.ts";
 
 const run = promisify(execFile);
 export const kubernetesVersion = "1.33.0";
@@ -27,7 +27,7 @@ export function isCustomResource(apiVersion: string): boolean {
 }
 
 /** Writes `<dir>/<group>/<kind>_<version>.json` for every custom resource kind among the objects. */
-export function writeCrdSchemas(objects: KubeObject[], dir: string, checker = new StrictFieldChecker(objects)): string[] {
+export function writeCrdSchemas(objects: KubeObject[], dir: string, checker: StrictFieldChecker): string[] {
   const written: string[] = [];
   const seen = new Set<string>();
   for (const o of objects.filter((x) => isCustomResource(x.apiVersion))) {

@@ -1,20 +1,18 @@
 /**
  * Strict schema check: rejects fields the schema does not define (a typo such as `replica:` or
  * `readinesProbe:` that Kubernetes would silently drop). kubernetes-models' own validation checks types and
- * required fields but lets unknown fields through; this walks each object against the TypeScript
- * declarations those packages generate from the Kubernetes and CRD OpenAPI schemas, offline.
+ * required fields but lets unknown fields through. The field schemas come from the TypeScript declarations
+ * those packages generate from the Kubernetes and CRD OpenAPI schemas: the TypeScript checker turns a kind's
+ * declaration into a strict JSON Schema once, and the schema is kept in node_modules/.cache, keyed by the
+ * packages' versions and this file, so a build does not load the compiler again.
  */
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import ts from "typescript";
+import type ts from "typescript";
+import { modelFile } from "../emit/model-registry.ts";
 import { repoRoot } from "../emit/load-config.ts";
-
-const packageRoots = [
-  "kubernetes-models",
-  "@kubernetes-models/prometheus-operator",
-  "@kubernetes-models/cert-manager",
-  "@kubernetes-models/argo-cd",
-];
 
 export interface KubeLike {
   apiVersion?: unknown;
@@ -22,51 +20,151 @@ export interface KubeLike {
   metadata?: { name?: unknown };
 }
 
-function declarationFile(apiVersion: string, kind: string): string | undefined {
-  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
-  const dir = group ? `${group}/${version}` : (version as string);
-  for (const root of packageRoots) {
-    const file = join(repoRoot, "node_modules", root, dir, `${kind}.d.ts`);
-    if (existsSync(file)) return file;
+export type JsonSchema = {
+  type?: "object" | "array" | "string" | "number" | "boolean";
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: JsonSchema | false;
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  enum?: unknown[];
+};
+
+const keyOf = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
+
+/** A JSON Schema (draft 7) per kind from the declarations, strict like kubeconform's. Loads the compiler. */
+export async function declarationSchemas(kinds: { apiVersion: string; kind: string; file: string }[]): Promise<Map<string, JsonSchema>> {
+  const { default: typescript } = await import("typescript");
+  const program = typescript.createProgram(kinds.map((k) => `${k.file}.d.ts`), {
+    noEmit: true, skipLibCheck: true, types: [], module: typescript.ModuleKind.NodeNext,
+    moduleResolution: typescript.ModuleResolutionKind.NodeNext, target: typescript.ScriptTarget.ES2022,
+  });
+  const checker = program.getTypeChecker();
+  const F = typescript.TypeFlags;
+
+  const toSchema = (type: ts.Type, stack: Set<ts.Type>): JsonSchema => {
+    const t = checker.getNonNullableType(type);
+    if (t.flags & (F.Any | F.Unknown | F.NonPrimitive)) return {};
+    if (t.flags & F.StringLiteral) return { type: "string", enum: [(t as ts.StringLiteralType).value] };
+    if (t.flags & F.StringLike) return { type: "string" };
+    if (t.flags & F.NumberLike) return { type: "number" };
+    if (t.flags & F.BooleanLike) return { type: "boolean" };
+    if (t.isUnion()) {
+      const members = t.types.filter((m) => !(m.flags & (F.Null | F.Undefined)));
+      if (members.every((m) => m.flags & F.StringLiteral)) return { type: "string", enum: members.map((m) => (m as ts.StringLiteralType).value) };
+      if (members.every((m) => m.flags & F.BooleanLiteral)) return { type: "boolean" };
+      return { anyOf: members.map((m) => toSchema(m, stack)) };
+    }
+    // A type that contains itself accepts anything below the repetition (no kind used here has one).
+    if (stack.has(t)) return {};
+    stack.add(t);
+    try {
+      const element = checker.isArrayType(t) ? checker.getIndexTypeOfType(t, typescript.IndexKind.Number) : undefined;
+      if (element) return { type: "array", items: toSchema(element, stack) };
+      const index = checker.getIndexTypeOfType(t, typescript.IndexKind.String);
+      const properties: Record<string, JsonSchema> = {};
+      const required: string[] = [];
+      for (const prop of checker.getPropertiesOfType(t)) {
+        properties[prop.name] = toSchema(checker.getTypeOfSymbol(prop), stack);
+        if (!(prop.flags & typescript.SymbolFlags.Optional)) required.push(prop.name);
+      }
+      return {
+        type: "object",
+        ...(Object.keys(properties).length > 0 ? { properties } : {}),
+        ...(required.length > 0 ? { required } : {}),
+        additionalProperties: index ? toSchema(index, stack) : false,
+      };
+    } finally {
+      stack.delete(t);
+    }
+  };
+
+  const schemas = new Map<string, JsonSchema>();
+  for (const k of kinds) {
+    const source = program.getSourceFile(`${k.file}.d.ts`);
+    const decl = source?.statements.find((s): s is ts.InterfaceDeclaration => typescript.isInterfaceDeclaration(s) && s.name.text === `I${k.kind}`);
+    if (decl) schemas.set(keyOf(k.apiVersion, k.kind), toSchema(checker.getTypeAtLocation(decl.name), new Set()));
   }
-  return undefined;
+  return schemas;
+}
+
+let cacheDirectory: string | undefined;
+
+/** node_modules/.cache/matrix-gitops/field-schemas-<hash of the packages' versions and this source>. */
+export function fieldSchemaCacheDir(): string {
+  if (!cacheDirectory) {
+    const require = createRequire(join(repoRoot, "package.json"));
+    const hash = createHash("sha256").update(readFileSync(new URL(import.meta.url)));
+    for (const pkg of ["typescript", "kubernetes-models", "@kubernetes-models/prometheus-operator", "@kubernetes-models/cert-manager", "@kubernetes-models/argo-cd"]) {
+      hash.update(`${pkg}@${(require(`${pkg}/package.json`) as { version: string }).version}\n`);
+    }
+    cacheDirectory = join(repoRoot, "node_modules/.cache/matrix-gitops", `field-schemas-${hash.digest("hex").slice(0, 16)}`);
+  }
+  return cacheDirectory;
+}
+
+/** Fields of `value` its schema does not define, as paths (`spec.template.spec.containers[0].readinesProbe`). */
+function walk(value: unknown, schema: JsonSchema, path: string, found: string[]): void {
+  if (value === null || typeof value !== "object") return;
+  if (schema.anyOf) {
+    const candidates = schema.anyOf.filter((s) => s.type !== "string" && s.type !== "number" && s.type !== "boolean");
+    // The first alternative that accepts every field wins; otherwise report against the first.
+    const attempts = candidates.map((c) => { const f: string[] = []; walk(value, c, path, f); return f; });
+    found.push(...(attempts.find((f) => f.length === 0) ?? attempts[0] ?? []));
+    return;
+  }
+  if (Array.isArray(value)) {
+    if (schema.type === "array" && schema.items) value.forEach((v, i) => walk(v, schema.items as JsonSchema, `${path}[${i}]`, found));
+    return;
+  }
+  if (schema.type !== "object") return;
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    const at = path ? `${path}.${key}` : key;
+    const known = schema.properties && Object.hasOwn(schema.properties, key) ? schema.properties[key] : undefined;
+    if (known) walk(child, known, at, found);
+    else if (schema.additionalProperties) walk(child, schema.additionalProperties, at, found);
+    else found.push(at);
+  }
 }
 
 export class StrictFieldChecker {
-  private readonly checker: ts.TypeChecker;
-  private readonly program: ts.Program;
-  private readonly files = new Map<string, string>();
+  private readonly schemas: Map<string, JsonSchema>;
 
-  /** One program for every kind the objects use (type-checking the declarations once). */
-  constructor(objects: KubeLike[]) {
-    for (const o of objects) {
-      const key = `${String(o.apiVersion)}/${String(o.kind)}`;
-      const file = declarationFile(String(o.apiVersion), String(o.kind));
-      if (file) this.files.set(key, file);
-    }
-    this.program = ts.createProgram([...new Set(this.files.values())], {
-      noEmit: true, skipLibCheck: true, types: [], module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2022,
-    });
-    this.checker = this.program.getTypeChecker();
+  private constructor(schemas: Map<string, JsonSchema>) {
+    this.schemas = schemas;
   }
 
-  private rootType(apiVersion: string, kind: string): ts.Type | undefined {
-    const file = this.files.get(`${apiVersion}/${kind}`);
-    const source = file ? this.program.getSourceFile(file) : undefined;
-    if (!source) return undefined;
-    for (const statement of source.statements) {
-      if (ts.isInterfaceDeclaration(statement) && statement.name.text === `I${kind}`) return this.checker.getTypeAtLocation(statement.name);
+  /** The field schemas of every kind the objects use: from the cache, the rest from the declarations. */
+  static async load(objects: KubeLike[]): Promise<StrictFieldChecker> {
+    const schemas = new Map<string, JsonSchema>();
+    const missing = new Map<string, { apiVersion: string; kind: string; file: string }>();
+    const dir = fieldSchemaCacheDir();
+    for (const o of objects) {
+      const [apiVersion, kind] = [String(o.apiVersion), String(o.kind)];
+      const key = keyOf(apiVersion, kind);
+      if (schemas.has(key) || missing.has(key)) continue;
+      const file = modelFile(apiVersion, kind);
+      if (!file) continue;
+      const cached = join(dir, `${key.replaceAll("/", "_")}.json`);
+      if (existsSync(cached)) schemas.set(key, JSON.parse(readFileSync(cached, "utf8")) as JsonSchema);
+      else missing.set(key, { apiVersion, kind, file });
     }
-    return undefined;
+    if (missing.size > 0) {
+      mkdirSync(dir, { recursive: true });
+      for (const [key, schema] of await declarationSchemas([...missing.values()])) {
+        schemas.set(key, schema);
+        const cached = join(dir, `${key.replaceAll("/", "_")}.json`);
+        writeFileSync(`${cached}.tmp-${process.pid}`, JSON.stringify(schema));
+        renameSync(`${cached}.tmp-${process.pid}`, cached);
+      }
+    }
+    return new StrictFieldChecker(schemas);
   }
 
   /** Paths of fields the schema does not define; throws when the kind has no declaration at all. */
   unknownFields(o: KubeLike): string[] {
-    const type = this.rootType(String(o.apiVersion), String(o.kind));
-    if (!type) throw new Error(`no schema declaration for ${String(o.apiVersion)} ${String(o.kind)}`);
     const found: string[] = [];
-    this.walk(o, type, "", found);
+    walk(o, this.jsonSchema(String(o.apiVersion), String(o.kind)), "", found);
     return found;
   }
 
@@ -74,72 +172,9 @@ export class StrictFieldChecker {
    * A JSON Schema (draft 7) of a kind, strict like kubeconform's: `additionalProperties: false` on every
    * object without an index signature. Used to give kubeconform offline schemas for custom resources.
    */
-  jsonSchema(apiVersion: string, kind: string): Record<string, unknown> {
-    const type = this.rootType(apiVersion, kind);
-    if (!type) throw new Error(`no schema declaration for ${apiVersion} ${kind}`);
-    return this.toSchema(type, new Set());
-  }
-
-  private toSchema(type: ts.Type, stack: Set<ts.Type>): Record<string, unknown> {
-    const t = this.checker.getNonNullableType(type);
-    if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.NonPrimitive)) return {};
-    if (t.flags & ts.TypeFlags.StringLiteral) return { type: "string", enum: [(t as ts.StringLiteralType).value] };
-    if (t.flags & ts.TypeFlags.StringLike) return { type: "string" };
-    if (t.flags & ts.TypeFlags.NumberLike) return { type: "number" };
-    if (t.flags & ts.TypeFlags.BooleanLike) return { type: "boolean" };
-    if (t.isUnion()) {
-      const members = t.types.filter((m) => !(m.flags & (ts.TypeFlags.Null | ts.TypeFlags.Undefined)));
-      if (members.every((m) => m.flags & ts.TypeFlags.StringLiteral)) return { type: "string", enum: members.map((m) => (m as ts.StringLiteralType).value) };
-      if (members.every((m) => m.flags & ts.TypeFlags.BooleanLiteral)) return { type: "boolean" };
-      return { anyOf: members.map((m) => this.toSchema(m, stack)) };
-    }
-    if (stack.has(t)) return {};
-    stack.add(t);
-    try {
-      const element = this.checker.isArrayType(t) ? this.checker.getIndexTypeOfType(t, ts.IndexKind.Number) : undefined;
-      if (element) return { type: "array", items: this.toSchema(element, stack) };
-      const index = this.checker.getIndexTypeOfType(t, ts.IndexKind.String);
-      const properties: Record<string, unknown> = {};
-      const required: string[] = [];
-      for (const prop of this.checker.getPropertiesOfType(t)) {
-        properties[prop.name] = this.toSchema(this.checker.getTypeOfSymbol(prop), stack);
-        if (!(prop.flags & ts.SymbolFlags.Optional)) required.push(prop.name);
-      }
-      return {
-        type: "object",
-        ...(Object.keys(properties).length > 0 ? { properties } : {}),
-        ...(required.length > 0 ? { required } : {}),
-        additionalProperties: index ? this.toSchema(index, stack) : false,
-      };
-    } finally {
-      stack.delete(t);
-    }
-  }
-
-  private walk(value: unknown, type: ts.Type, path: string, found: string[]): void {
-    if (value === null || value === undefined || typeof value !== "object") return;
-    const t = this.checker.getNonNullableType(type);
-    if (t.flags & (ts.TypeFlags.Any | ts.TypeFlags.Unknown | ts.TypeFlags.NonPrimitive)) return;
-    if (t.isUnion()) {
-      const candidates = t.types.filter((m) => !(m.flags & (ts.TypeFlags.StringLike | ts.TypeFlags.NumberLike | ts.TypeFlags.BooleanLike | ts.TypeFlags.Null | ts.TypeFlags.Undefined)));
-      if (candidates.length === 0) return;
-      // The first alternative that accepts every field wins; otherwise report against the first.
-      const attempts = candidates.map((c) => { const f: string[] = []; this.walk(value, c, path, f); return f; });
-      found.push(...(attempts.find((f) => f.length === 0) ?? attempts[0] ?? []));
-      return;
-    }
-    if (Array.isArray(value)) {
-      const element = this.checker.getIndexTypeOfType(t, ts.IndexKind.Number);
-      if (element) value.forEach((v, i) => this.walk(v, element, `${path}[${i}]`, found));
-      return;
-    }
-    const index = this.checker.getIndexTypeOfType(t, ts.IndexKind.String);
-    for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
-      const prop = this.checker.getPropertyOfType(t, key);
-      const at = path ? `${path}.${key}` : key;
-      if (prop) this.walk(child, this.checker.getTypeOfSymbol(prop), at, found);
-      else if (index) this.walk(child, index, at, found);
-      else found.push(at);
-    }
+  jsonSchema(apiVersion: string, kind: string): JsonSchema {
+    const schema = this.schemas.get(keyOf(apiVersion, kind));
+    if (!schema) throw new Error(`no schema declaration for ${apiVersion} ${kind}`);
+    return schema;
   }
 }

@@ -2,12 +2,13 @@
  * Every check a rendered tier goes through before it may be written or merged: its schema (types, required
  * fields), no unknown fields, the policy rules, and Synapse's named instances backed by pods.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateAgainstSchema } from "../emit/model-registry.ts";
+import { loadModel, validateWithModel, type ModelClass } from "../emit/model-registry.ts";
 import { kubeconformAvailable, runKubeconform, writeCrdSchemas } from "./kubeconform.ts";
 import type { RenderedTier } from "../render/render-tiers.ts";
+import type { KubeObject } from "../render/rendered.ts";
 import { missingSynapseInstances } from "../render/synapse-instances.ts";
 import { checkPolicies, type Finding } from "./policies.ts";
 import { StrictFieldChecker } from "./strict-fields.ts";
@@ -27,16 +28,31 @@ export interface TierReport {
   excepted: (Finding & { reason: string })[];
 }
 
-export function validateTier(rendered: RenderedTier, checker = new StrictFieldChecker(rendered.objects)): TierReport {
+/** What validating objects needs, loaded once for every kind among them. */
+export interface Schemas {
+  models: Map<string, ModelClass | undefined>;
+  fields: StrictFieldChecker;
+}
+
+export async function loadSchemas(objects: KubeObject[]): Promise<Schemas> {
+  const kinds = [...new Map(objects.map((o) => [`${o.apiVersion}/${o.kind}`, o])).entries()];
+  const [models, fields] = await Promise.all([
+    Promise.all(kinds.map(async ([key, o]) => [key, await loadModel(o.apiVersion, o.kind)] as const)).then((entries) => new Map(entries)),
+    StrictFieldChecker.load(objects),
+  ]);
+  return { models, fields };
+}
+
+export function validateTier(rendered: RenderedTier, schemas: Schemas): TierReport {
   const problems: Problem[] = [];
   for (const o of rendered.objects) {
     try {
-      validateAgainstSchema(o);
+      validateWithModel(o, schemas.models.get(`${o.apiVersion}/${o.kind}`));
     } catch (e) {
       problems.push({ check: "schema", rule: "schema", object: objectId(o), message: (e as Error).message.replace(/^[^:]+: /, "") });
       continue;
     }
-    for (const field of checker.unknownFields(o)) {
+    for (const field of schemas.fields.unknownFields(o)) {
       problems.push({ check: "unknown-field", rule: "strict-schema", object: objectId(o), message: `unknown field ${field}` });
     }
   }
@@ -69,18 +85,22 @@ export function summaryLine(reports: TierReport[], kubeconform: string): string 
 }
 
 /** Validates rendered tiers; runs kubeconform over them when it is installed. */
-export async function validateRenderedTiers(rendered: RenderedTier[]): Promise<{ reports: TierReport[]; kubeconform: string }> {
-  const checker = new StrictFieldChecker(rendered.flatMap((r) => r.objects));
-  const reports = rendered.map((r) => validateTier(r, checker));
+export async function validateRenderedTiers(rendered: RenderedTier[], schemas?: Schemas): Promise<{ reports: TierReport[]; kubeconform: string }> {
+  const loaded = schemas ?? await loadSchemas(rendered.flatMap((r) => r.objects));
+  const reports = rendered.map((r) => validateTier(r, loaded));
   if (!kubeconformAvailable()) return { reports, kubeconform: "not on PATH, skipped (the strict in-process check ran)" };
   const dir = mkdtempSync(join(tmpdir(), "matrix-gitops-kubeconform-"));
-  const schemas = join(dir, "schemas");
-  writeCrdSchemas(rendered.flatMap((r) => r.objects), schemas, checker);
-  for (const [i, r] of rendered.entries()) {
-    const file = join(dir, `${r.tier}.yaml`);
-    writeFileSync(file, r.text);
-    const result = await runKubeconform(schemas, [file]);
-    for (const message of result.problems) reports[i]?.problems.push({ check: "kubeconform", rule: "kubeconform", object: r.tier, message });
+  try {
+    const crdDir = join(dir, "schemas");
+    writeCrdSchemas(rendered.flatMap((r) => r.objects), crdDir, loaded.fields);
+    for (const [i, r] of rendered.entries()) {
+      const file = join(dir, `${r.tier}.yaml`);
+      writeFileSync(file, r.text);
+      const result = await runKubeconform(crdDir, [file]);
+      for (const message of result.problems) reports[i]?.problems.push({ check: "kubeconform", rule: "kubeconform", object: r.tier, message });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   return { reports, kubeconform: "ran -strict" };
 }
