@@ -12,6 +12,8 @@ export interface OptionalPart {
 export interface Component {
   /** Folder under `base/`, and the `app.kubernetes.io/instance`-style prefix of its objects. */
   name: string;
+  /** What the generated files' header names as their source; default `apps/<name>/`. */
+  source?: string;
   /** Objects for `base/<name>/`, built with the reference (smallest) tier's numbers. */
   base(site: Site, reference: TierSizing): Manifest[];
   /** Optional parts, each a Kustomize Component an overlay may list. */

@@ -21,3 +21,6 @@ export { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitorin
 export { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject";
 export { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
 export { ApplicationSet } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet";
+export { SealedSecret } from "@kubernetes-models/sealed-secrets/bitnami.com/v1alpha1/SealedSecret";
+export { ExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret";
+export { ExternalSecret as ExternalSecretV1beta1 } from "@kubernetes-models/external-secrets/external-secrets.io/v1beta1/ExternalSecret";

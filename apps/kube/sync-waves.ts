@@ -7,6 +7,8 @@
  * balancer status, certificate issuance) go there, and the smoke test runs in the wave before it.
  */
 export const syncWave = {
+  /** SealedSecrets and ExternalSecrets from the site: their Secrets exist before anything reads them (the checks included). */
+  managedSecrets: -6,
   /** NetworkPolicies first: every pod that follows starts with its traffic rules in place. */
   networkPolicies: -5,
   /** Script of the Phase 1 prerequisite check. */

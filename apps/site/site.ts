@@ -23,6 +23,11 @@ export const defaultImages = {
   synapseMedia: null as string | null,
 };
 
+/** A path inside the repository: relative, no `..`, ending in .yaml or .yml. */
+const repoYamlPath = z.string({ error: expected("a path from the repository root") })
+  .regex(/^(?!\/)(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._/-]+\.ya?ml$/, {
+    error: (iss) => `${JSON.stringify(iss.input)} is not a path inside the repository to a .yaml or .yml file`,
+  });
 const secretKeyRef = strict({ name: k8sResourceName("a Secret name"), key: secretKey });
 const hostName = z.string({ error: expected("a host name") }).regex(/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, {
   error: (iss) => `${JSON.stringify(iss.input)} is not a host name (a Service name or a DNS name)`,
@@ -189,7 +194,15 @@ const siteInputSchema = strict({
    * generates whichever keys are missing in-cluster; set `existingSecret` to use a Secret you manage
    * (sealed-secrets, external-secrets, Vault) instead, and no Job is emitted.
    */
-  secrets: strict({ existingSecret: k8sResourceName("a Secret name").optional() }).optional(),
+  secrets: strict({
+    existingSecret: k8sResourceName("a Secret name").optional(),
+    /**
+     * YAML files (paths from the repository root) of SealedSecret or ExternalSecret objects that make the
+     * Secrets this site names: `existingSecret`, PostgreSQL's, Redis's, S3's. Argo CD then syncs them first
+     * and the AppProject admits their kinds (apps/managed-secrets/README.md).
+     */
+    manifests: z.array(repoYamlPath, { error: expected("a list of YAML file paths") }).optional(),
+  }).optional(),
 }, ).superRefine((input, ctx) => {
   const hosts = derivedHosts(input.domain, input.hosts);
   const seen = new Map<string, string>();
@@ -267,7 +280,7 @@ function derive(input: ParsedInput) {
       credentialsSecret: { name: "synapse-s3", accessKeyIdKey: "accessKeyId", secretAccessKeyKey: "secretAccessKey" },
       ...input.s3,
     },
-    secrets: { name: existing ?? "synapse-secrets", generatedInCluster: existing === undefined },
+    secrets: { name: existing ?? "synapse-secrets", generatedInCluster: existing === undefined, manifests: input.secrets?.manifests ?? [] },
     clusterDomain: input.clusterDomain ?? "cluster.local",
     ingressClassName: input.ingressClassName ?? "nginx",
     argocd: {

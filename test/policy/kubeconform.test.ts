@@ -41,7 +41,7 @@ async function check(text: string, crdSchemas = true): Promise<{ ok: boolean; pr
 describe.each(tiers.map((t) => t.name))("kubeconform -strict on %s", (tier) => {
   it("accepts every rendered object, custom resources included, with no schema missing", async () => {
     const text = await kustomizeBuild(join(generatedRoot, "overlays", tier));
-    expect(parseRendered(text).some((o) => isCustomResource(o.apiVersion))).toBe(expected.serviceMonitors || (expected.calls && expected.certManager));
+    expect(parseRendered(text).some((o) => isCustomResource(o.apiVersion))).toBe(expected.serviceMonitors || (expected.calls && expected.certManager) || expected.managedSecrets.length > 0);
     const r = await check(text);
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);

@@ -68,10 +68,12 @@ describe("schemas for kubeconform's custom resources", () => {
     const dir = mkdtempSync(join(tmpdir(), "crd-schemas-"));
     const files = writeCrdSchemas(objects, dir, await StrictFieldChecker.load(objects));
     const crs = objects.filter((o) => isCustomResource(o.apiVersion));
+    const managed = [...new Set(expected.managedSecrets.map((m) => `${m.apiVersion.split("/")[0]}/${m.kind.toLowerCase()}_${m.apiVersion.split("/")[1]}.json`))];
     expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
       // The TURN TLS certificate exists only with calls on and cert-manager; ServiceMonitors only with the operator.
       ...(expected.calls && expected.certManager ? ["cert-manager.io/certificate_v1.json"] : []),
-      ...(expected.serviceMonitors ? ["monitoring.coreos.com/servicemonitor_v1.json"] : [])]);
+      ...(expected.serviceMonitors ? ["monitoring.coreos.com/servicemonitor_v1.json"] : []),
+      ...managed].sort());
     const ajv = new Ajv({ strict: false, allErrors: true });
     for (const cr of crs) {
       const [group, version] = cr.apiVersion.split("/") as [string, string];
@@ -80,7 +82,7 @@ describe("schemas for kubeconform's custom resources", () => {
       expect(validate({ ...cr, spec: { ...(cr.spec as object), typo: true } })).toBe(false);
     }
     // One directory per group written.
-    expect(readdirSync(dir).length).toBe(Number(expected.calls && expected.certManager) + Number(expected.serviceMonitors));
+    expect(readdirSync(dir).length).toBe(Number(expected.calls && expected.certManager) + Number(expected.serviceMonitors) + new Set(managed.map((m) => m.split("/")[0])).size);
   });
 
   it("passes flags before files, pins the Kubernetes version and points at the repo's schemas", () => {

@@ -24,7 +24,7 @@ describe("site configuration", () => {
     expect(site.hosts).toEqual({ matrix: "matrix.chat-corp.org", element: "chat.chat-corp.org", rtc: "rtc.chat-corp.org", turn: "turn.chat-corp.org" });
     expect(site.publicBaseUrl).toBe("https://matrix.chat-corp.org/");
     expect(site.namespace).toBe("matrix");
-    expect(site.secrets).toEqual({ name: "synapse-secrets", generatedInCluster: true });
+    expect(site.secrets).toEqual({ name: "synapse-secrets", generatedInCluster: true, manifests: [] });
   });
 
   // Each wrong input beside the field path it must be reported at; cases come in pairs where it matters: the

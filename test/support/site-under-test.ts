@@ -4,7 +4,10 @@
  * example's literals, so a team's own site passes too. `generatedRoot` is the tree they read: the committed
  * one for the repo's site, a scratch emit of the fixture otherwise (test/support/emit-site-tree.ts).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { parseAllDocuments } from "yaml";
 import { resolveSite, type SiteInput } from "../../apps/site/site.ts";
 import { defaultSiteFile, repoRoot } from "../../tools/emit/load-config.ts";
 
@@ -42,6 +45,11 @@ export const expected = {
   livekitMedia: siteInput.calls?.livekitMedia ?? "loadBalancer",
   livekitRtc: siteInput.calls?.livekitMedia === "nodePort" ? { udp: 31882, tcp: 31881 } : { udp: 7882, tcp: 7881 },
   certManager: siteInput.tls?.certManager !== false,
+  /** The SealedSecrets and ExternalSecrets of `secrets.manifests`, as the files give them (apiVersion, kind, name). */
+  managedSecrets: (siteInput.secrets?.manifests ?? []).flatMap((file) => parseAllDocuments(readFileSync(join(repoRoot, file), "utf8"))
+    .map((d) => d.toJS() as { apiVersion: string; kind: string; metadata: { name: string } } | null)
+    .filter((o) => o !== null)
+    .map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name }))),
   clusterIssuer: siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
   turnClusterIssuer: siteInput.tls?.turnClusterIssuer ?? siteInput.tls?.clusterIssuer ?? "letsencrypt-prod",
 };

@@ -76,6 +76,10 @@ const mutations: Mutation[] = [
   { id: "coturn-no-reload", file: "apps/coturn/index.ts", from: `last=$now; kill -USR2 "$pid";`, to: `last=$now;` },
   { id: "turn-issuer", file: "apps/coturn/index.ts", from: `name: site.tls.turnClusterIssuer,`, to: `name: site.tls.clusterIssuer,` },
   { id: "cert-manager-always", file: "apps/kube/cluster-addons.ts", from: `return site.tls.certManager ? { "cert-manager.io/cluster-issuer": site.tls.clusterIssuer } : {};`, to: `return { "cert-manager.io/cluster-issuer": site.tls.clusterIssuer };` },
+  { id: "pdb-drain-off-by-one", file: "tools/validate/policies.ts", from: "(typeof spec.minAvailable === \"number\" && spec.minAvailable >= lowest)", to: "(typeof spec.minAvailable === \"number\" && spec.minAvailable > lowest)" },
+  { id: "managed-secrets-late-wave", file: "apps/kube/sync-waves.ts", from: "managedSecrets: -6,", to: "managedSecrets: 0," },
+  { id: "plain-secret-not-named", file: "apps/managed-secrets/index.ts", from: `if (o.kind === "Secret") {`, to: `if (o.kind === "PlainSecret") {` },
+  { id: "managed-secret-keys-unchecked", file: "apps/managed-secrets/index.ts", from: "if (missing.length > 0) issues.push", to: "if (missing.length > 99) issues.push" },
   { id: "kubeconform-not-strict", file: "tools/validate/kubernetes-schemas.ts", from: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = false;`, to: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = true;` },
 ];
 

@@ -9,11 +9,13 @@ import { pathToFileURL } from "node:url";
 import { repoRoot } from "./load-config.ts";
 
 /** Packages laid out as `<package>/<group>/<version>/<Kind>.js` (core kinds: `<package>/<version>/<Kind>.js`). */
-const modelPackages = [
+export const modelPackages = [
   "kubernetes-models",
   "@kubernetes-models/prometheus-operator",
   "@kubernetes-models/cert-manager",
   "@kubernetes-models/argo-cd",
+  "@kubernetes-models/sealed-secrets",
+  "@kubernetes-models/external-secrets",
 ];
 
 /** The model's file without its extension (`.js` holds the class, `.d.ts` its declaration), if any package has it. */

@@ -107,14 +107,19 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
   };
   const partNames = new Set<string>();
   const everyManifest: Manifest[] = [];
+  const emitted: string[] = [];
   for (const component of components) {
-    const source = `apps/${component.name}/`;
+    const source = component.source ?? `apps/${component.name}/`;
     const manifests = component.base(site, reference);
+    const parts = component.optionalParts?.(site, reference) ?? [];
+    // A component with nothing for this site (calls off, no managed secrets) leaves no folder behind.
+    if (manifests.length === 0 && parts.length === 0) continue;
+    emitted.push(component.name);
     everyManifest.push(...manifests);
     checkManifests(component.name, manifests, site, issues);
     const names = writeObjects(`base/${component.name}`, source, manifests);
     files.set(`base/${component.name}/kustomization.yaml`, header(source) + kustomization({ resources: names }));
-    for (const part of component.optionalParts?.(site, reference) ?? []) {
+    for (const part of parts) {
       everyManifest.push(...part.manifests);
       checkManifests(part.name, part.manifests, site, issues);
       issues.check(!partNames.has(part.name), `${component.name}.optionalParts`, `part ${part.name} is emitted twice`);
@@ -124,7 +129,7 @@ export function emitRepository({ site, sizing, components, readme }: EmitInput):
     }
   }
   files.set("base/kustomization.yaml",
-    header("apps/components.ts") + kustomization({ resources: components.map((c) => c.name) }));
+    header("apps/components.ts") + kustomization({ resources: emitted }));
 
   for (const tier of sizing) {
     const patchFiles: string[] = [];

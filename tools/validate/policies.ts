@@ -91,6 +91,26 @@ export const policyRules: readonly PolicyRule[] = [
     },
   },
   {
+    id: "pdb-allows-drain",
+    description: "No PodDisruptionBudget forbids every eviction of its pods at their lowest count (a node drain would hang).",
+    check(objects) {
+      const hpaMin = new Map(objects.filter((o) => o.kind === "HorizontalPodAutoscaler").map((o) => {
+        const s = o.spec as { scaleTargetRef: { kind: string; name: string }; minReplicas?: number };
+        return [`${s.scaleTargetRef.kind}/${s.scaleTargetRef.name}`, s.minReplicas ?? 1];
+      }));
+      const workloads = workloadsOf(objects).filter((w) => w.object.kind === "Deployment" || w.object.kind === "StatefulSet");
+      return objects.filter((o) => o.kind === "PodDisruptionBudget").flatMap((pdb) => {
+        const spec = pdb.spec as { selector?: { matchLabels?: Record<string, string> }; minAvailable?: number | string; maxUnavailable?: number | string };
+        return workloads.filter((w) => selectorMatches(spec.selector?.matchLabels, w.templateLabels)).flatMap((w) => {
+          const lowest = hpaMin.get(w.id) ?? (w.object.spec as { replicas?: number }).replicas ?? 1;
+          const blocked = spec.maxUnavailable === 0 || spec.maxUnavailable === "0%" || spec.minAvailable === "100%"
+            || (typeof spec.minAvailable === "number" && spec.minAvailable >= lowest);
+          return blocked ? [{ rule: "pdb-allows-drain", object: objectId(pdb), message: `allows no eviction of ${w.id} at ${lowest} pod(s) (minAvailable ${String(spec.minAvailable)}, maxUnavailable ${String(spec.maxUnavailable)}): a node drain would wait for ever` }] : [];
+        });
+      });
+    },
+  },
+  {
     id: "no-replicas-with-hpa",
     description: "A workload an HPA scales does not set replicas (the HPA owns the count).",
     check(objects) {

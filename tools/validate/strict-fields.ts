@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import type ts from "typescript";
-import { modelFile } from "../emit/model-registry.ts";
+import { modelFile, modelPackages } from "../emit/model-registry.ts";
 import { repoRoot } from "../emit/load-config.ts";
 
 export interface KubeLike {
@@ -50,10 +50,13 @@ export async function declarationSchemas(kinds: { apiVersion: string; kind: stri
     if (t.flags & F.NumberLike) return { type: "number" };
     if (t.flags & F.BooleanLike) return { type: "boolean" };
     if (t.isUnion()) {
+      // The checker orders a union's members by when it created their types, which depends on the other
+      // files in the program: sorted, a kind's schema is the same however it was derived.
       const members = t.types.filter((m) => !(m.flags & (F.Null | F.Undefined)));
-      if (members.every((m) => m.flags & F.StringLiteral)) return { type: "string", enum: members.map((m) => (m as ts.StringLiteralType).value) };
+      if (members.every((m) => m.flags & F.StringLiteral)) return { type: "string", enum: members.map((m) => (m as ts.StringLiteralType).value).sort() };
       if (members.every((m) => m.flags & F.BooleanLiteral)) return { type: "boolean" };
-      return { anyOf: members.map((m) => toSchema(m, stack)) };
+      const anyOf = members.map((m) => toSchema(m, stack)).map((x) => [JSON.stringify(x), x] as const);
+      return { anyOf: anyOf.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, x]) => x) };
     }
     // A type that contains itself accepts anything below the repetition (no kind used here has one).
     if (stack.has(t)) return {};
@@ -95,7 +98,7 @@ export function fieldSchemaCacheDir(): string {
   if (!cacheDirectory) {
     const require = createRequire(join(repoRoot, "package.json"));
     const hash = createHash("sha256").update(readFileSync(new URL(import.meta.url)));
-    for (const pkg of ["typescript", "kubernetes-models", "@kubernetes-models/prometheus-operator", "@kubernetes-models/cert-manager", "@kubernetes-models/argo-cd"]) {
+    for (const pkg of ["typescript", ...modelPackages]) {
       hash.update(`${pkg}@${(require(`${pkg}/package.json`) as { version: string }).version}\n`);
     }
     cacheDirectory = join(repoRoot, "node_modules/.cache/matrix-gitops", `field-schemas-${hash.digest("hex").slice(0, 16)}`);
