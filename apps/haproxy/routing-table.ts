@@ -146,6 +146,13 @@ export const routingTable: readonly Route[] = [
     ],
   },
   {
+    // Not in workers.md: synapse/rest/client/delayed_events.py (1.157) registers restart on every process (a
+    // worker updates the row; main's timer reads it), while update, cancel and send stay main-only. Element
+    // Call restarts each participant's delayed leave every few seconds, so that load goes to the pool.
+    id: "delayed-event-restart", doc: "synapse/rest/client/delayed_events.py: RestartDelayedEventServlet", to: ["generic"], balance: "roundrobin", methods: "non-GET",
+    patterns: ["^/_matrix/client/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart$"],
+  },
+  {
     // workers.md: "Ensure that all SSO logins go to a single process" — that process is main.
     id: "sso", doc: "SSO endpoints", to: ["main"], balance: "roundrobin",
     patterns: [

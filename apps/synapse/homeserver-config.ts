@@ -3,6 +3,7 @@
  * the shared `homeserver.yaml` and then its own process file; later files override top-level keys.
  */
 import { parseMemory } from "../site/quantity.ts";
+import { rtcUrls } from "../site/well-known.ts";
 import type { Site } from "../site/site.ts";
 import { cacheMemoryShare, mainCacheFactor, type Resources, type TierSizing } from "../site/sizing.ts";
 import { configDir, mediaStoreDir, ports, redisSecretDir, secretKeys, secretsDir, unusedMediaStoreDir } from "./paths.ts";
@@ -64,6 +65,16 @@ export interface SharedHomeserverConfig {
   turn_allow_guests?: boolean;
   /** MSC4140 delayed events, which Element Call uses to leave calls cleanly. */
   max_event_delay_duration?: string;
+  /**
+   * MSC4143 (the transports endpoint Element Call asks for its LiveKit focus) and MSC4222 (`state_after` in
+   * /sync, which Element Call needs to track call membership state).
+   */
+  experimental_features: { msc4143_enabled: boolean; msc4222_enabled?: boolean };
+  /** What `GET /_matrix/client/unstable/org.matrix.msc4143/rtc/transports` answers. */
+  matrix_rtc?: { transports: { type: "livekit"; livekit_service_url: string }[] };
+  /** Element Call's key sharing and delayed-event heartbeats need more than Synapse's defaults (0.2/s burst 10, 1/s burst 5). */
+  rc_message?: { per_second: number; burst_count: number };
+  rc_delayed_event_mgmt?: { per_second: number; burst_count: number };
 }
 
 /**
@@ -239,7 +250,15 @@ export function sharedHomeserverConfig(site: Site, mainService: string, topology
       turn_user_lifetime: "1h",
       turn_allow_guests: false,
       max_event_delay_duration: "24h",
+      matrix_rtc: { transports: [{ type: "livekit", livekit_service_url: rtcUrls(site).jwtService }] },
+      // Element Call's self-hosting guide (docs/self-hosting.md, "A Matrix Homeserver"): message rate for
+      // bursts of to-device key sharing, delayed-event management for the 5-second heartbeat.
+      rc_message: { per_second: 0.5, burst_count: 30 },
+      rc_delayed_event_mgmt: { per_second: 1, burst_count: 20 },
     } : {}),
+    // MSC4143 stays on with calls off, so the transports endpoint answers "no transports" instead of 404.
+    // MSC3266 (room summaries), which the guide also lists, is stable in Synapse 1.157 and has no switch.
+    experimental_features: { msc4143_enabled: true, ...(site.calls.enabled ? { msc4222_enabled: true } : {}) },
   };
 }
 

@@ -12,6 +12,8 @@ import { Direction, Method, Preset, ReceiptType, Visibility, type MatrixClient }
 import { serverAddresses } from "../../tools/lab/cluster/haproxy-log.ts";
 import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
 import { checkResidentMemory } from "../support/lab-memory.ts";
+import { expected } from "../support/site-under-test.ts";
+import { checkDelayedEvents, checkTransports } from "./matrix-rtc.ts";
 import { clientPath as c, login, pngImage, poolOf, StepRunner, syncOnce as sync } from "./matrix-steps.ts";
 
 /** Pods the rendered ccu-1k overlay runs at its minimum counts (StatefulSet ordinals; lab names for Deployment pods). */
@@ -134,6 +136,12 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
     expect(Object.keys(query.result.device_keys?.[user] ?? {})).toContain(device);
     const claim = await steps.step("keys claim", { method: "POST", path: c("keys/claim"), pool: "generic" }, () => bob.claimOneTimeKeys([[user, device]], "signed_curve25519"));
     expect(Object.keys(claim.result.one_time_keys?.[user]?.[device] ?? {})).toEqual(["signed_curve25519:AAAAAQ"]);
+  });
+
+  it("gives Element Call the site's LiveKit focus and delayed events, or neither with calls off (MatrixRTC)", async () => {
+    const check = { steps, clientUrl: lab.clientUrl, alice, bob, roomId, calls: expected.calls, rtcHost: expected.hosts.rtc };
+    await checkTransports(check);
+    await checkDelayedEvents(check);
   });
 
   it("publishes the room in the directory and resolves its alias", async () => {

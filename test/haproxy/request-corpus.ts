@@ -122,7 +122,18 @@ export const corpus: CorpusRequest[] = [
   get("/_matrix/client/v3/pushrules/", "generic"),
   put("/_matrix/client/v3/pushrules/global/content/rule1", "push-rules-writer", "main"),
   get("/_matrix/client/unstable/org.matrix.msc4140/delayed_events", "generic"),
+  get("/_matrix/client/unstable/org.matrix.msc4140/delayed_events?status=scheduled", "generic"),
+  // Delayed events (MSC4140) as Element Call uses them, from synapse/rest/client/delayed_events.py and room.py
+  // (1.157): scheduling is an event send (a worker forwards it to main); restart is served by every process;
+  // update, cancel and send only by main.
+  put(`/_matrix/client/v3/rooms/${r}/state/org.matrix.msc3401.call.member/_${user}_DEVICE?org.matrix.msc4140.delay=8000`, "generic"),
+  put(`/_matrix/client/v3/rooms/${r}/send/m.room.message/txn9?org.matrix.msc4140.delay=60000`, "generic"),
+  post("/_matrix/client/unstable/org.matrix.msc4140/delayed_events/syd_abc/restart", "generic"),
+  post("/_matrix/client/unstable/org.matrix.msc4140/delayed_events/syd_abc/cancel", "main"),
+  post("/_matrix/client/unstable/org.matrix.msc4140/delayed_events/syd_abc/send", "main"),
   post("/_matrix/client/unstable/org.matrix.msc4140/delayed_events/abc", "main"),
+  // MatrixRTC transports (MSC4143): synapse/rest/client/matrixrtc.py, unstable path only; unlisted in workers.md, so main.
+  get("/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", "main"),
   get(`/_matrix/client/v3/user/${user}/rooms/${r}/tags`, "generic"),
   put(`/_matrix/client/v3/user/${user}/rooms/${r}/tags/m.favourite`, "account-data-writer", "main"),
   get(`/_matrix/client/v3/user/${user}/account_data/m.direct`, "generic"),
