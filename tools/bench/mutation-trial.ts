@@ -80,6 +80,9 @@ const mutations: Mutation[] = [
   { id: "managed-secrets-late-wave", file: "apps/kube/sync-waves.ts", from: "managedSecrets: -6,", to: "managedSecrets: 0," },
   { id: "plain-secret-not-named", file: "apps/managed-secrets/index.ts", from: `if (o.kind === "Secret") {`, to: `if (o.kind === "PlainSecret") {` },
   { id: "managed-secret-keys-unchecked", file: "apps/managed-secrets/index.ts", from: "if (missing.length > 0) issues.push", to: "if (missing.length > 99) issues.push" },
+  { id: "transports-gone-with-calls-off", file: "apps/synapse/homeserver-config.ts", from: "experimental_features: { msc4143_enabled: true,", to: "experimental_features: { msc4143_enabled: site.calls.enabled," },
+  { id: "rc-message-default", file: "apps/synapse/homeserver-config.ts", from: "rc_message: { per_second: 0.5, burst_count: 30 }", to: "rc_message: { per_second: 0.2, burst_count: 30 }" },
+  { id: "restart-heartbeat-to-main", file: "apps/haproxy/routing-table.ts", from: `patterns: ["^/_matrix/client/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart$"],`, to: `patterns: ["^/_matrix/client/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart/never$"],` },
   { id: "kubeconform-not-strict", file: "tools/validate/kubernetes-schemas.ts", from: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = false;`, to: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = true;` },
 ];
 
