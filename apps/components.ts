@@ -6,8 +6,9 @@ import { elementWeb } from "./element-web/index.ts";
 import { haproxy } from "./haproxy/index.ts";
 import { livekit } from "./livekit/index.ts";
 import { managedSecrets } from "./managed-secrets/index.ts";
+import { monitoring } from "./monitoring/index.ts";
 import { networkPoliciesComponent } from "./network-policies/index.ts";
 import { synapseMain } from "./synapse-main/index.ts";
 import { synapseWorkers } from "./synapse-workers/index.ts";
 
-export const components: readonly Component[] = [managedSecrets, networkPoliciesComponent, checks, synapseMain, synapseWorkers, haproxy, elementWeb, livekit, coturn];
+export const components: readonly Component[] = [managedSecrets, networkPoliciesComponent, checks, synapseMain, synapseWorkers, haproxy, elementWeb, livekit, coturn, monitoring];

@@ -18,6 +18,7 @@ export { Role } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 export { RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 export { Certificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate";
 export { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+export { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 export { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject";
 export { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
 export { ApplicationSet } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet";

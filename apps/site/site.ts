@@ -105,7 +105,10 @@ const siteInputSchema = strict({
      */
     apexIngress: z.boolean({ error: expected("true or false") }).optional(),
   }).optional(),
-  /** Prometheus Operator objects. `serviceMonitors: false` on clusters without its CRDs. Default: true. */
+  /**
+   * Prometheus Operator objects: the ServiceMonitors and the alerts' PrometheusRule (apps/monitoring/).
+   * `serviceMonitors: false` on clusters without its CRDs. Default: true.
+   */
   monitoring: strict({ serviceMonitors: z.boolean({ error: expected("true or false") }).optional() }).optional(),
   images: strict({
     synapse: pinnedImage.optional(),

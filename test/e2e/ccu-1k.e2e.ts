@@ -14,6 +14,7 @@ import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
 import { checkResidentMemory } from "../support/lab-memory.ts";
 import { expected } from "../support/site-under-test.ts";
 import { checkDelayedEvents, checkTransports } from "./matrix-rtc.ts";
+import { checkAlertMetrics } from "./synapse-metrics.ts";
 import { clientPath as c, login, pngImage, poolOf, StepRunner, syncOnce as sync } from "./matrix-steps.ts";
 
 /** Pods the rendered ccu-1k overlay runs at its minimum counts (StatefulSet ordinals; lab names for Deployment pods). */
@@ -206,6 +207,10 @@ describe("ccu-1k on loopback, driven by matrix-js-sdk through HAProxy", () => {
     // The signing key is the one the generator Job created.
     const keyId = (lab.secrets.get(lab.site.secrets.name, "signing.key").split(" ")[0] ?? "") + ":" + (lab.secrets.get(lab.site.secrets.name, "signing.key").split(" ")[1] ?? "");
     expect(Object.keys(keys.result.verify_keys)).toEqual([keyId]);
+  });
+
+  it("exposes every Synapse metric the alerts read, with the label values they select on", async () => {
+    await checkAlertMetrics(lab);
   });
 
   it("moves a user's /sync to the other synchrotron when theirs stops, and to main when all stop", async () => {

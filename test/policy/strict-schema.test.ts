@@ -70,9 +70,9 @@ describe("schemas for kubeconform's custom resources", () => {
     const crs = objects.filter((o) => isCustomResource(o.apiVersion));
     const managed = [...new Set(expected.managedSecrets.map((m) => `${m.apiVersion.split("/")[0]}/${m.kind.toLowerCase()}_${m.apiVersion.split("/")[1]}.json`))];
     expect(files.map((f) => f.slice(dir.length + 1)).sort()).toEqual([
-      // The TURN TLS certificate exists only with calls on and cert-manager; ServiceMonitors only with the operator.
+      // The TURN TLS certificate exists only with calls on and cert-manager; ServiceMonitors and the alerts only with the operator.
       ...(expected.calls && expected.certManager ? ["cert-manager.io/certificate_v1.json"] : []),
-      ...(expected.serviceMonitors ? ["monitoring.coreos.com/servicemonitor_v1.json"] : []),
+      ...(expected.serviceMonitors ? ["monitoring.coreos.com/prometheusrule_v1.json", "monitoring.coreos.com/servicemonitor_v1.json"] : []),
       ...managed].sort());
     const ajv = new Ajv({ strict: false, allErrors: true });
     for (const cr of crs) {

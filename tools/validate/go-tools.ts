@@ -1,6 +1,6 @@
 /**
  * Validators of record, pinned and built from the Go module proxy (the only place these machines reach for
- * Go code): kubeconform, actionlint and a standalone kustomize at the version Argo CD bundles. Each is built
+ * Go code): kubeconform, actionlint, promtool and a standalone kustomize at the version Argo CD bundles. Each is built
  * once into `.lab/bin/<name>-<version>` (git-ignored) and reused.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -13,6 +13,8 @@ export const goTools = {
   actionlint: { module: "github.com/rhysd/actionlint/cmd/actionlint", version: "v1.7.12" },
   // Argo CD 3.4 and 3.5 bundle kustomize 5.8.1.
   kustomize: { module: "sigs.k8s.io/kustomize/kustomize/v5", version: "v5.8.1" },
+  // Prometheus v3.16 (its Go module numbers releases v0.<major><minor>.<patch>).
+  promtool: { module: "github.com/prometheus/prometheus/cmd/promtool", version: "v0.316.0" },
 } as const;
 export type GoTool = keyof typeof goTools;
 
