@@ -1,11 +1,11 @@
 /**
- * The Synapse metrics the alerts read, checked against what the lab's real processes expose on the metrics
+ * The Synapse metrics the alerts and the dashboard read, checked against what the lab's real processes expose on the metrics
  * listener the ServiceMonitors scrape (port 9090, `/_synapse/metrics`): a name Synapse 1.157 does not export,
  * or a label value it never sets, would make an alert that cannot fire.
  */
 import { expect } from "vitest";
 import type { Lab } from "../../tools/lab/cluster/lab.ts";
-import { externalMetrics, metricNames, renderedRuleGroups } from "../support/alert-rules.ts";
+import { externalMetrics, metricNames, renderedExpressions } from "../support/alert-rules.ts";
 
 async function expositions(lab: Lab): Promise<Map<string, string[]>> {
   const byPod = new Map<string, string[]>();
@@ -22,7 +22,7 @@ const has = (lines: string[], metric: string, ...labels: string[]) =>
 export async function checkAlertMetrics(lab: Lab): Promise<void> {
   const byPod = await expositions(lab);
   const all = [...byPod.values()].flat();
-  const used = [...new Set((await renderedRuleGroups(lab.tier)).flatMap((g) => g.rules).flatMap((r) => metricNames(r.expr)))]
+  const used = [...new Set((await renderedExpressions(lab.tier)).flatMap(metricNames))]
     .filter((m) => !externalMetrics.has(m) && !m.startsWith("haproxy_"));
   expect(used.length).toBeGreaterThanOrEqual(8);
   expect(used.filter((m) => !has(all, m))).toEqual([]);

@@ -30,5 +30,24 @@ export function metricNames(expr: string): string[] {
   return [...new Set([...expr.matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\{/g)].map((m) => m[1] as string))].sort();
 }
 
-/** Metrics the rules read that neither Synapse nor HAProxy exports: Prometheus's own and the kubelet's cAdvisor. */
+/**
+ * Metrics the rules and panels read that neither Synapse nor HAProxy exports: Prometheus's own and the
+ * kubelet's cAdvisor. (`process_*` are prometheus_client's, exported by every Synapse process.)
+ */
 export const externalMetrics = new Set(["up", "container_memory_working_set_bytes"]);
+
+export interface DashboardPanel { id: number; type: string; title: string; gridPos: { x: number; y: number; w: number; h: number }; targets?: { expr: string }[] }
+
+/** The Grafana dashboard the tier's ConfigMap carries (same tree as the rules). */
+export async function renderedDashboard(tier: string): Promise<{ title: string; panels: DashboardPanel[] } & Record<string, unknown>> {
+  const cm = (await renderOverlay(tier, treeWithRules())).find((o) => o.kind === "ConfigMap" && o.metadata.name === "matrix-dashboard") as (KubeObject & { data: Record<string, string> }) | undefined;
+  if (!cm) throw new Error(`${tier}: no dashboard ConfigMap rendered`);
+  return JSON.parse(cm.data["matrix-homeserver.json"] as string) as { title: string; panels: DashboardPanel[] };
+}
+
+/** Every PromQL expression the tier's alerts and dashboard panels run. */
+export async function renderedExpressions(tier: string): Promise<string[]> {
+  const rules = (await renderedRuleGroups(tier)).flatMap((g) => g.rules).map((r) => r.expr);
+  const panels = (await renderedDashboard(tier)).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+  return [...rules, ...panels];
+}

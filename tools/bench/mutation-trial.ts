@@ -83,6 +83,9 @@ const mutations: Mutation[] = [
   { id: "transports-gone-with-calls-off", file: "apps/synapse/homeserver-config.ts", from: "experimental_features: { msc4143_enabled: true,", to: "experimental_features: { msc4143_enabled: site.calls.enabled," },
   { id: "rc-message-default", file: "apps/synapse/homeserver-config.ts", from: "rc_message: { per_second: 0.5, burst_count: 30 }", to: "rc_message: { per_second: 0.2, burst_count: 30 }" },
   { id: "restart-heartbeat-to-main", file: "apps/haproxy/routing-table.ts", from: `patterns: ["^/_matrix/client/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart$"],`, to: `patterns: ["^/_matrix/client/unstable/org.matrix.msc4140/delayed_events/[^/]+/restart/never$"],` },
+  { id: "haproxy-memory-share", file: "apps/monitoring/alert-rules.ts", from: "memoryShare: 0.9,", to: "memoryShare: 0.99," },
+  { id: "sync-alert-counts-long-polls", file: "apps/monitoring/alert-rules.ts", from: `servlet="SyncRestServlet", tag="sync_v2:initial_sync"}[5m]))) > \${t.initialSyncP99Seconds}`, to: `servlet="SyncRestServlet"}[5m]))) > \${t.initialSyncP99Seconds}` },
+  { id: "runbook-namespace-left", file: "apps/monitoring/alert-rules.ts", from: `const runbook = text.replaceAll("<ns>", site.namespace);`, to: "const runbook = text;" },
   { id: "kubeconform-not-strict", file: "tools/validate/kubernetes-schemas.ts", from: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = false;`, to: `if (s.properties && s.additionalProperties === undefined && !s["x-kubernetes-preserve-unknown-fields"]) s.additionalProperties = true;` },
 ];
 

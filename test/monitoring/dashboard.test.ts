@@ -1,0 +1,72 @@
+/**
+ * The Grafana dashboard of every tier: a ConfigMap for the sidecar, a row for HAProxy, main and each pool the
+ * tier runs (written out in tier-alerts.ts), the source document's key metrics among the panels (corrected
+ * where Synapse differs), a layout without overlaps, and every panel's PromQL accepted by the real promtool.
+ */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { tiers } from "../../apps/site/sizing.ts";
+import { ensureGoTool } from "../../tools/validate/go-tools.ts";
+import { renderedDashboard, treeWithRules } from "../support/alert-rules.ts";
+import { renderOverlay, tempDir } from "../support/repo.ts";
+import { expected } from "../support/site-under-test.ts";
+import { tierAlerts } from "./tier-alerts.ts";
+
+let promtool: string;
+beforeAll(() => { promtool = ensureGoTool("promtool"); }, 1_800_000);
+
+describe.each(tiers.map((t) => t.name))("the dashboard of %s", (tier) => {
+  it(expected.serviceMonitors ? "is a ConfigMap the Grafana sidecar loads, with one dashboard" : "is absent without the Prometheus Operator", async () => {
+    const cms = (await renderOverlay(tier)).filter((o) => o.kind === "ConfigMap" && o.metadata.name === "matrix-dashboard");
+    expect(cms.length).toBe(expected.serviceMonitors ? 1 : 0);
+    const cm = (await renderOverlay(tier, treeWithRules())).find((o) => o.kind === "ConfigMap" && o.metadata.name === "matrix-dashboard");
+    expect(cm?.metadata.labels?.grafana_dashboard).toBe("1");
+    expect(Object.keys((cm as unknown as { data: object }).data)).toEqual(["matrix-homeserver.json"]);
+  });
+
+  it("has a row for HAProxy, main and every pool the tier runs", async () => {
+    const d = await renderedDashboard(tier);
+    expect(d.title).toBe(`Matrix homeserver (${tier})`);
+    const rows = d.panels.filter((p) => p.type === "row").map((p) => p.title);
+    expect(rows.slice(0, 2)).toEqual(["HAProxy", "Synapse main"]);
+    expect(rows.slice(2).sort()).toEqual((tierAlerts[tier]?.pools ?? []).map((p) => `Synapse ${p}`).sort());
+    expect(new Set(d.panels.map((p) => p.id)).size).toBe(d.panels.length);
+  });
+
+  it("shows the source document's key metrics, per pool where it had one job for all workers", async () => {
+    const exprs = (await renderedDashboard(tier)).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.some((e) => /rate\(haproxy_backend_http_requests_total\{[^}]*\}\[5m\]\)/.test(e))).toBe(true);
+    expect(exprs.some((e) => e.includes("haproxy_backend_response_time_average_seconds{"))).toBe(true);
+    // `up{job="synapse-workers"}` matches nothing: each pool's Service is its own job.
+    for (const pool of ["main", ...(tierAlerts[tier]?.pools ?? [])]) {
+      expect(exprs, pool).toContain(`sum(up{namespace="${expected.namespace}", job="synapse-${pool}"})`);
+    }
+  });
+
+  it("lays its panels out without overlaps, inside Grafana's 24 columns", async () => {
+    const panels = (await renderedDashboard(tier)).panels;
+    const cells = new Set<string>();
+    for (const p of panels) {
+      expect(p.gridPos.x + p.gridPos.w, p.title).toBeLessThanOrEqual(24);
+      for (let x = p.gridPos.x; x < p.gridPos.x + p.gridPos.w; x++) {
+        for (let y = p.gridPos.y; y < p.gridPos.y + p.gridPos.h; y++) {
+          expect(cells.has(`${x},${y}`), `${p.title} overlaps at ${x},${y}`).toBe(false);
+          cells.add(`${x},${y}`);
+        }
+      }
+    }
+  });
+
+  it("runs only PromQL the real promtool accepts", async () => {
+    const exprs = (await renderedDashboard(tier)).panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    const dir = tempDir("dashboard-promql");
+    // Each panel query as a recording rule: promtool parses and checks every expression.
+    writeFileSync(join(dir, "panels.yaml"), stringify({ groups: [{ name: "panels", rules: exprs.map((expr, i) => ({ record: `dashboard:panel_${i}`, expr })) }] }));
+    const r = spawnSync(promtool, ["check", "rules", join(dir, "panels.yaml")], { encoding: "utf8", timeout: 120_000 });
+    expect(`${r.stdout}${r.stderr}`).toMatch(new RegExp(`SUCCESS: ${exprs.length} rules found`));
+    expect(r.status).toBe(0);
+  });
+});
