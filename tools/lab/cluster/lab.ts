@@ -10,13 +10,14 @@ import { promisify } from "node:util";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Site } from "../../../apps/site/site.ts";
+import type { Images, Site } from "../../../apps/site/site.ts";
 import { findTier, tiers } from "../../../apps/site/sizing.ts";
 import { connectionBudget } from "../../../apps/synapse/database-budget.ts";
 import { loadSite, repoRoot } from "../../emit/load-config.ts";
 import { kustomizeBuild } from "../../render/kustomize.ts";
 import { parseRendered, type KubeObject } from "../../render/rendered.ts";
-import { ensureToolchain, imageStandIn, labRoot, type Toolchain } from "../toolchain.ts";
+import { ensureSynapse, ensureToolchain, imageStandIn, labRoot, type Toolchain } from "../toolchain.ts";
+import { syncWaveAnnotation } from "../../../apps/kube/sync-waves.ts";
 import { secretKeys } from "../../../apps/synapse/paths.ts";
 import { HaproxyLog } from "./haproxy-log.ts";
 import { haproxyCfgToLoopback, synapseFileToLoopback } from "./loopback.ts";
@@ -88,6 +89,12 @@ export interface Lab {
   stopPod(name: string): Promise<void>;
   /** Starts a stopped pod again from its template and waits until it is ready. */
   startPod(name: string): Promise<void>;
+  /**
+   * Argo CD syncing a new render (another Synapse version, say): its ConfigMaps replace the old, then the
+   * Synapse workloads are restarted wave by wave (the sync-wave annotation, as Argo CD orders them), each pod
+   * replaced in turn and waited ready before the next, the others still running their old version.
+   */
+  rollOut(objects: KubeObject[], images: Images): Promise<RolloutStep[]>;
   stop(): Promise<void>;
 }
 
@@ -165,10 +172,16 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         for (const svc of w.services) network.addService(svc, a);
       }
     }
+    // Images the lab can run: the site's, and those of a render rolled out later (rollOut).
+    const standIns: { toolchain: Omit<Toolchain, "versitygw">; images: Images }[] = [{ toolchain, images: site.images }];
+    const versionOfPod = new Map<string, string>();
     const kubelet: Kubelet = {
       dir, namespace: site.namespace, objects, secrets, resolve: (n) => network.resolve(n),
       cacheDir: join(labRoot, "cache"),
-      image: (image) => imageStandIn(toolchain, site.images, image),
+      image(image) {
+        const found = [...standIns].reverse().find((s) => s.images.synapse === image || s.images.synapseMedia === image || s.images.haproxy === image);
+        return imageStandIn(found?.toolchain ?? toolchain, found?.images ?? site.images, image);
+      },
       transform(_cm, key, text, runtime) {
         if (key.endsWith(".yaml")) return synapseFileToLoopback(text, runtime);
         if (key === "haproxy.cfg") return haproxyCfgToLoopback(text, runtime, { nameserver: `${dns.address}:${dns.port}`, maxconnCap: Math.floor((descriptorLimit() - 200) / 2) });
@@ -188,6 +201,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       const t0 = performance.now();
       const pod = await startPod(kubelet, name, addresses.get(name) as string, w.template, w.claims);
       pods.set(name, pod);
+      const image = w.template.spec.containers[0]?.image ?? "";
+      versionOfPod.set(name, standIns.slice().reverse().find((s) => s.images.synapse === image || s.images.synapseMedia === image)?.toolchain.synapseVersion ?? "");
       await waitReady(pod, deadlineMs);
       startupMs.set(name, Math.round(performance.now() - t0));
     };
@@ -241,6 +256,26 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       async startPod(name) {
         await launch(name, 180_000);
       },
+      async rollOut(next, images) {
+        standIns.push({ toolchain: ensureSynapse(images), images });
+        kubelet.objects = next;
+        const nextTemplates = new Map(labWorkloads(next, options.counts).map((w) => [w.name, w.template]));
+        const waveOf = (name: string) => Number(next.find((o) => (o.kind === "StatefulSet" || o.kind === "Deployment") && o.metadata.name === name)
+          ?.metadata.annotations?.[syncWaveAnnotation] ?? 0);
+        const steps: RolloutStep[] = [];
+        for (const w of [...synapse].sort((a, b) => waveOf(a.name) - waveOf(b.name))) {
+          const template = nextTemplates.get(w.name);
+          if (!template) throw new Error(`the new render has no workload ${w.name}`);
+          w.template = template;
+          for (const pod of w.pods) {
+            await pods.get(pod)?.process.stop();
+            await launch(pod, 240_000);
+            const running = [...pods].filter(([, p]) => p.process.alive()).map(([n]) => ({ pod: n, synapseVersion: versionOfPod.get(n) ?? "" })).sort((a, b) => (a.pod < b.pod ? -1 : 1));
+            steps.push({ pod, wave: waveOf(w.name), synapseVersion: versionOfPod.get(pod) ?? "", running });
+          }
+        }
+        return steps;
+      },
       async waitForServerState(pool, state, deadlineMs = 30_000) {
         const until = Date.now() + deadlineMs;
         let seen = "";
@@ -263,6 +298,15 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     (e as Error).message += `\n(lab directory kept for inspection: ${dir})`;
     throw e;
   }
+}
+
+export interface RolloutStep {
+  pod: string;
+  wave: number;
+  /** The Synapse version the pod runs after the step. */
+  synapseVersion: string;
+  /** Pods still up, and on which version, right after this one became ready. */
+  running: { pod: string; synapseVersion: string }[];
 }
 
 export interface JobResult {
