@@ -17,9 +17,11 @@ export interface Panel {
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
   collapsed?: boolean;
+  /** A row's own panels when collapsed; Grafana's schema requires the list on every row. */
+  panels?: [];
   datasource?: { type: "prometheus"; uid: "${datasource}" };
   targets?: { refId: string; expr: string; legendFormat: string }[];
-  fieldConfig?: { defaults: { unit: string; thresholds?: { mode: "absolute"; steps: { color: string; value: number | null }[] } }; overrides: [] };
+  fieldConfig?: { defaults: { unit: string; thresholds?: { mode: "absolute"; steps: { color: string; value: number }[] } }; overrides: [] };
 }
 
 interface PanelSpec { title: string; expr: string; legend: string; unit: string; threshold?: number }
@@ -69,7 +71,7 @@ export function dashboard(site: Site, tier: TierSizing): Record<string, unknown>
   let id = 1;
   let y = 0;
   for (const row of rows) {
-    panels.push({ id: id++, type: "row", title: row.title, collapsed: false, gridPos: { x: 0, y: y++, w: 24, h: 1 } });
+    panels.push({ id: id++, type: "row", title: row.title, collapsed: false, panels: [], gridPos: { x: 0, y: y++, w: 24, h: 1 } });
     row.panels.forEach((p, i) => {
       panels.push({
         id: id++, type: "timeseries", title: p.title, gridPos: { x: (i % 3) * 8, y: y + Math.floor(i / 3) * 8, w: 8, h: 8 },
@@ -78,7 +80,8 @@ export function dashboard(site: Site, tier: TierSizing): Record<string, unknown>
         fieldConfig: {
           defaults: {
             unit: p.unit,
-            ...(p.threshold ? { thresholds: { mode: "absolute" as const, steps: [{ color: "green", value: null }, { color: "red", value: p.threshold }] } } : {}),
+            ...(p.threshold ? { // Grafana's schema types a step's value as a number (the UI writes null for the base step).
+            thresholds: { mode: "absolute" as const, steps: [{ color: "green", value: 0 }, { color: "red", value: p.threshold }] } } : {}),
           },
           overrides: [],
         },

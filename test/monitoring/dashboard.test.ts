@@ -1,7 +1,8 @@
 /**
  * The Grafana dashboard of every tier: a ConfigMap for the sidecar, a row for HAProxy, main and each pool the
  * tier runs (written out in tier-alerts.ts), the source document's key metrics among the panels (corrected
- * where Synapse differs), a layout without overlaps, and every panel's PromQL accepted by the real promtool.
+ * where Synapse differs), a layout without overlaps, Grafana's own schema (@grafana/schema), and every
+ * panel's PromQL accepted by the real promtool.
  */
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -9,14 +10,22 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
+import { Ajv } from "ajv";
 import { ensureGoTool } from "../../tools/validate/go-tools.ts";
+import { interfaceSchemas, unknownFieldsIn, type JsonSchema } from "../../tools/validate/strict-fields.ts";
 import { renderedDashboard, treeWithRules } from "../support/alert-rules.ts";
-import { renderOverlay, tempDir } from "../support/repo.ts";
+import { repoRoot, renderOverlay, tempDir } from "../support/repo.ts";
 import { expected } from "../support/site-under-test.ts";
 import { tierAlerts } from "./tier-alerts.ts";
 
 let promtool: string;
-beforeAll(() => { promtool = ensureGoTool("promtool"); }, 1_800_000);
+let grafanaDashboard: JsonSchema;
+beforeAll(async () => {
+  promtool = ensureGoTool("promtool");
+  // Grafana's classic dashboard model as its own package declares it (generated from Grafana's CUE schema).
+  const file = join(repoRoot, "node_modules/@grafana/schema/dist/types/raw/dashboard/x/types.gen.d.ts");
+  grafanaDashboard = (await interfaceSchemas([{ key: "dashboard", file, name: "Dashboard" }])).get("dashboard") as JsonSchema;
+}, 1_800_000);
 
 describe.each(tiers.map((t) => t.name))("the dashboard of %s", (tier) => {
   it(expected.serviceMonitors ? "is a ConfigMap the Grafana sidecar loads, with one dashboard" : "is absent without the Prometheus Operator", async () => {
@@ -58,6 +67,18 @@ describe.each(tiers.map((t) => t.name))("the dashboard of %s", (tier) => {
         }
       }
     }
+  });
+
+  it("conforms to Grafana's own dashboard schema: no unknown field, every type and required field", async () => {
+    const d = await renderedDashboard(tier);
+    expect(unknownFieldsIn(d, grafanaDashboard)).toEqual([]);
+    const validate = new Ajv({ strict: false, allErrors: true }).compile(grafanaDashboard as object);
+    expect(validate(d), JSON.stringify(validate.errors)).toBe(true);
+    // The same check refuses a misspelt panel field and a wrong type.
+    const broken = structuredClone(d) as unknown as { panels: Record<string, unknown>[] };
+    (broken.panels[1] as Record<string, unknown>).gridpos = {};
+    expect(unknownFieldsIn(broken, grafanaDashboard)).toEqual(["panels[1].gridpos"]);
+    expect(validate({ ...d, schemaVersion: "39" })).toBe(false);
   });
 
   it("runs only PromQL the real promtool accepts", async () => {

@@ -34,8 +34,16 @@ const keyOf = (apiVersion: string, kind: string) => `${apiVersion}/${kind}`;
 
 /** A JSON Schema (draft 7) per kind from the declarations, strict like kubeconform's. Loads the compiler. */
 export async function declarationSchemas(kinds: { apiVersion: string; kind: string; file: string }[]): Promise<Map<string, JsonSchema>> {
+  return interfaceSchemas(kinds.map((k) => ({ key: keyOf(k.apiVersion, k.kind), file: `${k.file}.d.ts`, name: `I${k.kind}` })));
+}
+
+/**
+ * A strict JSON Schema for each named interface of a declaration file (`additionalProperties: false` where the
+ * interface has no index signature): kubernetes-models' kinds, or any other generated declarations.
+ */
+export async function interfaceSchemas(targets: { key: string; file: string; name: string }[]): Promise<Map<string, JsonSchema>> {
   const { default: typescript } = await import("typescript");
-  const program = typescript.createProgram(kinds.map((k) => `${k.file}.d.ts`), {
+  const program = typescript.createProgram([...new Set(targets.map((t) => t.file))], {
     noEmit: true, skipLibCheck: true, types: [], module: typescript.ModuleKind.NodeNext,
     moduleResolution: typescript.ModuleResolutionKind.NodeNext, target: typescript.ScriptTarget.ES2022,
   });
@@ -83,10 +91,10 @@ export async function declarationSchemas(kinds: { apiVersion: string; kind: stri
   };
 
   const schemas = new Map<string, JsonSchema>();
-  for (const k of kinds) {
-    const source = program.getSourceFile(`${k.file}.d.ts`);
-    const decl = source?.statements.find((s): s is ts.InterfaceDeclaration => typescript.isInterfaceDeclaration(s) && s.name.text === `I${k.kind}`);
-    if (decl) schemas.set(keyOf(k.apiVersion, k.kind), toSchema(checker.getTypeAtLocation(decl.name), new Set()));
+  for (const t of targets) {
+    const source = program.getSourceFile(t.file);
+    const decl = source?.statements.find((s): s is ts.InterfaceDeclaration => typescript.isInterfaceDeclaration(s) && s.name.text === t.name);
+    if (decl) schemas.set(t.key, toSchema(checker.getTypeAtLocation(decl.name), new Set()));
   }
   return schemas;
 }
@@ -106,7 +114,13 @@ export function fieldSchemaCacheDir(): string {
   return cacheDirectory;
 }
 
-/** Fields of `value` its schema does not define, as paths (`spec.template.spec.containers[0].readinesProbe`). */
+/** Fields of `value` a strict schema does not define, as paths (`spec.template.spec.containers[0].readinesProbe`). */
+export function unknownFieldsIn(value: unknown, schema: JsonSchema): string[] {
+  const found: string[] = [];
+  walk(value, schema, "", found);
+  return found;
+}
+
 function walk(value: unknown, schema: JsonSchema, path: string, found: string[]): void {
   if (value === null || typeof value !== "object") return;
   if (schema.anyOf) {
@@ -166,9 +180,7 @@ export class StrictFieldChecker {
 
   /** Paths of fields the schema does not define; throws when the kind has no declaration at all. */
   unknownFields(o: KubeLike): string[] {
-    const found: string[] = [];
-    walk(o, this.jsonSchema(String(o.apiVersion), String(o.kind)), "", found);
-    return found;
+    return unknownFieldsIn(o, this.jsonSchema(String(o.apiVersion), String(o.kind)));
   }
 
   /**
