@@ -60,8 +60,12 @@ describe("a broken configuration fails the lab with the process's name and Synap
       await expect(steps.step("media upload", { method: "POST", path: /^\/_matrix\/media\/v3\/upload$/, pool: "media" },
         () => carol.uploadContent(pngImage(), { name: "x.png", type: "image/png" }))).rejects.toThrow(/M_UNRECOGNIZED|Unrecognized request/);
       expect(steps.records.length).toBe(0);
-      // The log names the process that got it.
-      const served = lab.haproxyLog.since(0).filter((r) => r.path.startsWith("/_matrix/media/v3/upload"));
+      // The log names the process that got it (HAProxy writes the line after the response: wait for it, bounded).
+      let served = lab.haproxyLog.since(0).filter((r) => r.path.startsWith("/_matrix/media/v3/upload"));
+      for (let i = 0; i < 50 && served.length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        served = lab.haproxyLog.since(0).filter((r) => r.path.startsWith("/_matrix/media/v3/upload"));
+      }
       expect(served.map((r) => `${r.backend}/${r.server.replace(/-?\d+$/, "")} ${r.status}`)).toEqual(["be_generic_roundrobin/generic 404"]);
     } finally {
       await lab.stop();

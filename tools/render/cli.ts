@@ -18,7 +18,7 @@ import { formatTable, summarize } from "./rendered.ts";
 await runCli("build", async () => {
   const args = parseCli({ tiers: { type: "string" }, out: { type: "string" }, root: { type: "string" }, emit: { type: "boolean", default: false } });
   const root = resolve(args.root ?? repoRoot);
-  // Asking kustomize its version takes a process start: let it run while the site is emitted.
+  // Asking a KUSTOMIZE binary its version takes a process start (the pinned kubectl's answer is kept): overlap it with the emit.
   const kustomizeFound = findKustomize();
   kustomizeFound.catch(() => undefined);
   const sizing = await loadSizing();
