@@ -4,7 +4,7 @@
  * once into `.lab/bin/<name>-<version>` (git-ignored) and reused.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../emit/load-config.ts";
 
@@ -36,16 +36,39 @@ export function runOrThrow(command: string, args: string[], env: Record<string, 
   return r.stdout;
 }
 
-/** `go install module@version` into `.lab/bin/<binary>-<version>`, once. */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * `go install module@version` into `.lab/bin/<binary>-<version>`, once. Test files in parallel workers may ask
+ * for the same tool: the first takes a lock directory and builds, the others wait for it (bounded), and the
+ * binary appears by rename, never half-copied.
+ */
 export function ensureGoBinary(module: string, version: string, binary = module.split("/").pop() as string): string {
   const bin = join(toolsRoot, "bin", `${binary}-${version}`);
   if (existsSync(bin)) return bin;
-  const gobin = join(toolsRoot, "gobin");
-  mkdirSync(gobin, { recursive: true });
-  runOrThrow(goBinary(`${module}@${version}`), ["install", `${module}@${version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
   mkdirSync(join(toolsRoot, "bin"), { recursive: true });
-  execFileSync("cp", [join(gobin, binary), bin]);
-  return bin;
+  const lock = `${bin}.lock`;
+  try {
+    mkdirSync(lock);
+  } catch {
+    // Another process is building it: wait up to 30 minutes, then build anyway (a lock left by a killed run).
+    for (let i = 0; i < 1800 && existsSync(lock) && !existsSync(bin); i++) sleepMs(1000);
+    if (existsSync(bin)) return bin;
+    mkdirSync(lock, { recursive: true });
+  }
+  try {
+    const gobin = join(toolsRoot, `gobin-${process.pid}`);
+    mkdirSync(gobin, { recursive: true });
+    runOrThrow(goBinary(`${module}@${version}`), ["install", `${module}@${version}`], { GOBIN: gobin, GOFLAGS: "-mod=mod" });
+    execFileSync("cp", [join(gobin, binary), `${bin}.tmp-${process.pid}`]);
+    renameSync(`${bin}.tmp-${process.pid}`, bin);
+    rmSync(gobin, { recursive: true, force: true });
+    return bin;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export function ensureGoTool(name: GoTool): string {
