@@ -63,6 +63,14 @@ export const alertThresholds = {
   replicationQueuedCommands: 1000,
 } as const;
 
+/**
+ * Events each consumer of the event stream trails the newest persisted one by. Only consumers that read every
+ * event: others (delayed events, room membership) move only when they act. Shared by the alert and the dashboard.
+ */
+export function eventStreamLag(ns: string): string {
+  return `scalar(max(synapse_event_persisted_position{${ns}})) - min by (name) (synapse_event_processing_positions{${ns}, name=~"federation_sender|stats"})`;
+}
+
 export function alertGroups(site: Site, tier: TierSizing): RuleGroup[] {
   const runbooks = runbookSections();
   const ns = `namespace="${site.namespace}"`;
@@ -84,8 +92,7 @@ export function alertGroups(site: Site, tier: TierSizing): RuleGroup[] {
     ...topology.pools.map((p) => make("SynapsePoolUnavailable", `absent(up{${ns}, job="${p.name}"} == 1)`, "5m", "critical",
       `No ${p.role} process is up`, `No ${p.name} target has been up for 5 minutes.`, p.role)),
     make("SynapseEventStreamBehind",
-      // Only consumers that read every event: others (delayed events, room membership) move only when they act.
-      `scalar(max(synapse_event_persisted_position{${ns}})) - min by (name) (synapse_event_processing_positions{${ns}, name=~"federation_sender|stats"}) > ${t.eventPositionLag}`, "10m", "warning",
+      `${eventStreamLag(ns)} > ${t.eventPositionLag}`, "10m", "warning",
       "A consumer of the event stream is falling behind", `{{ $labels.name }} trails the persisted event stream by more than ${t.eventPositionLag} events.`),
     // Inbound: with Redis carrying replication, the per-connection outbound gauges are not exported at all.
     make("SynapseReplicationBacklog", `max by (pod, stream_name) (synapse_replication_tcp_command_queue{${ns}}) > ${t.replicationQueuedCommands}`, "5m", "warning",

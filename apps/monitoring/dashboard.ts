@@ -8,6 +8,7 @@ import type { Site } from "../site/site.ts";
 import type { TierSizing } from "../site/sizing.ts";
 import { connectionLimits } from "../haproxy/haproxy-config.ts";
 import { synapseTopology } from "../synapse/topology.ts";
+import { eventStreamLag } from "./alert-rules.ts";
 
 export const dashboardFile = "matrix-homeserver.json";
 
@@ -55,7 +56,7 @@ export function dashboard(site: Site, tier: TierSizing): Record<string, unknown>
       title: "Synapse main",
       panels: [
         ...poolPanels(ns, "synapse-main"),
-        { title: "Event stream: persisted position and consumers", expr: `max(synapse_event_persisted_position{${ns}}) - on() group_right() min by (name) (synapse_event_processing_positions{${ns}, name=~"federation_sender|stats"})`, legend: "{{name}} behind", unit: "short" },
+        { title: "Event stream: persisted position and consumers", expr: eventStreamLag(ns), legend: "{{name}} behind", unit: "short" },
       ],
     },
     ...synapseTopology(tier).pools.map((p) => ({

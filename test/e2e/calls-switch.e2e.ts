@@ -4,14 +4,14 @@
  * it. Between the two files every site has both states checked against real Synapse through HAProxy.
  */
 import { afterAll, beforeAll, describe, it } from "vitest";
-import { Preset, type MatrixClient } from "matrix-js-sdk";
+import type { MatrixClient } from "matrix-js-sdk";
 import { resolveSite } from "../../apps/site/site.ts";
 import { startLab, type Lab } from "../../tools/lab/cluster/lab.ts";
 import { emitSiteVariant } from "../support/emit-site-tree.ts";
 import { renderOverlay } from "../support/repo.ts";
 import { expected, siteInput } from "../support/site-under-test.ts";
 import { checkDelayedEvents, checkTransports } from "./matrix-rtc.ts";
-import { login, StepRunner } from "./matrix-steps.ts";
+import { StepRunner, twoUsersInARoom } from "./matrix-steps.ts";
 
 const calls = !expected.calls;
 const change = { calls: { ...siteInput.calls, enabled: calls } };
@@ -30,12 +30,7 @@ beforeAll(async () => {
     keep: process.env.LAB_KEEP === "1",
   });
   steps = new StepRunner(lab.haproxyLog);
-  lab.registerUser("alice", "alice-lab-password");
-  lab.registerUser("bob", "bob-lab-password");
-  alice = await login(lab.clientUrl, "alice", "alice-lab-password");
-  bob = await login(lab.clientUrl, "bob", "bob-lab-password");
-  roomId = (await alice.createRoom({ name: "calls", preset: Preset.PublicChat })).room_id;
-  await bob.joinRoom(roomId);
+  ({ alice, bob, roomId } = await twoUsersInARoom(lab, "calls"));
 }, 600_000);
 
 afterAll(async () => {

@@ -5,9 +5,10 @@
  * tests, never read from the routing table.
  */
 import { deflateSync } from "node:zlib";
-import { createClient, Method, type MatrixClient } from "matrix-js-sdk";
+import { createClient, Method, Preset, type MatrixClient } from "matrix-js-sdk";
 import { logger } from "matrix-js-sdk/lib/logger.js";
 import type { HaproxyLog, LoggedRequest } from "../../tools/lab/cluster/haproxy-log.ts";
+import type { Lab } from "../../tools/lab/cluster/lab.ts";
 
 // The SDK logs through loglevel; its chatter would bury the step table.
 (logger as unknown as { disableAll(): void }).disableAll();
@@ -70,6 +71,17 @@ export async function login(baseUrl: string, user: string, password: string): Pr
   const anonymous = client(baseUrl);
   const r = await anonymous.loginRequest({ type: "m.login.password", identifier: { type: "m.id.user", user }, password });
   return client(baseUrl, { userId: r.user_id, accessToken: r.access_token, deviceId: r.device_id });
+}
+
+/** Alice and Bob registered on the lab, logged in through HAProxy, both in a new public room of Alice's. */
+export async function twoUsersInARoom(lab: Pick<Lab, "registerUser" | "clientUrl">, roomName: string): Promise<{ alice: MatrixClient; bob: MatrixClient; roomId: string }> {
+  lab.registerUser("alice", "alice-lab-password");
+  lab.registerUser("bob", "bob-lab-password");
+  const alice = await login(lab.clientUrl, "alice", "alice-lab-password");
+  const bob = await login(lab.clientUrl, "bob", "bob-lab-password");
+  const roomId = (await alice.createRoom({ name: roomName, preset: Preset.PublicChat })).room_id;
+  await bob.joinRoom(roomId);
+  return { alice, bob, roomId };
 }
 
 /** A small real PNG (a gradient), so Synapse's thumbnailer has something to scale. */

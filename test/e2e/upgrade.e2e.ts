@@ -9,14 +9,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Preset, type MatrixClient } from "matrix-js-sdk";
+import type { MatrixClient } from "matrix-js-sdk";
 import { resolveSite } from "../../apps/site/site.ts";
 import { startLab, type Lab, type RolloutStep } from "../../tools/lab/cluster/lab.ts";
 import { labRoot } from "../../tools/lab/toolchain.ts";
 import { emitSiteVariant } from "../support/emit-site-tree.ts";
 import { renderOverlay } from "../support/repo.ts";
 import { site, siteInput } from "../support/site-under-test.ts";
-import { login } from "./matrix-steps.ts";
+import { twoUsersInARoom } from "./matrix-steps.ts";
 
 const pinned = /:v(\d+)\.(\d+)\.(\d+)$/.exec(site.images.synapse);
 if (!pinned) throw new Error(`cannot read the pinned Synapse version from ${site.images.synapse}`);
@@ -63,12 +63,7 @@ async function serverVersion(): Promise<string> {
 describe(`upgrading Synapse ${previousVersion} → ${pinnedVersion} in Argo CD's wave order (ccu-1k, real Synapse)`, () => {
   it(`runs ${previousVersion} and holds a conversation`, async () => {
     expect(await serverVersion()).toBe(previousVersion);
-    lab.registerUser("alice", "alice-lab-password");
-    lab.registerUser("bob", "bob-lab-password");
-    alice = await login(lab.clientUrl, "alice", "alice-lab-password");
-    bob = await login(lab.clientUrl, "bob", "bob-lab-password");
-    roomId = (await alice.createRoom({ name: "before the upgrade", preset: Preset.PublicChat })).room_id;
-    await bob.joinRoom(roomId);
+    ({ alice, bob, roomId } = await twoUsersInARoom(lab, "before the upgrade"));
     for (let i = 0; i < 3; i++) await alice.sendTextMessage(roomId, `before ${i}`);
   });
 

@@ -4,24 +4,22 @@
  * where Synapse differs), a layout without overlaps, Grafana's own schema (@grafana/schema), and every
  * panel's PromQL accepted by the real promtool.
  */
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
 import { Ajv } from "ajv";
-import { ensureGoTool } from "../../tools/validate/go-tools.ts";
+import { ensurePromtool, promtool } from "../support/promtool.ts";
 import { interfaceSchemas, unknownFieldsIn, type JsonSchema } from "../../tools/validate/strict-fields.ts";
 import { renderedDashboard, treeWithRules } from "../support/alert-rules.ts";
 import { repoRoot, renderOverlay, tempDir } from "../support/repo.ts";
 import { expected } from "../support/site-under-test.ts";
 import { tierAlerts } from "./tier-alerts.ts";
 
-let promtool: string;
 let grafanaDashboard: JsonSchema;
 beforeAll(async () => {
-  promtool = ensureGoTool("promtool");
+  ensurePromtool();
   // Grafana's classic dashboard model as its own package declares it (generated from Grafana's CUE schema).
   const file = join(repoRoot, "node_modules/@grafana/schema/dist/types/raw/dashboard/x/types.gen.d.ts");
   grafanaDashboard = (await interfaceSchemas([{ key: "dashboard", file, name: "Dashboard" }])).get("dashboard") as JsonSchema;
@@ -86,8 +84,8 @@ describe.each(tiers.map((t) => t.name))("the dashboard of %s", (tier) => {
     const dir = tempDir("dashboard-promql");
     // Each panel query as a recording rule: promtool parses and checks every expression.
     writeFileSync(join(dir, "panels.yaml"), stringify({ groups: [{ name: "panels", rules: exprs.map((expr, i) => ({ record: `dashboard:panel_${i}`, expr })) }] }));
-    const r = spawnSync(promtool, ["check", "rules", join(dir, "panels.yaml")], { encoding: "utf8", timeout: 120_000 });
-    expect(`${r.stdout}${r.stderr}`).toMatch(new RegExp(`SUCCESS: ${exprs.length} rules found`));
+    const r = promtool(["check", "rules", join(dir, "panels.yaml")]);
+    expect(r.output).toMatch(new RegExp(`SUCCESS: ${exprs.length} rules found`));
     expect(r.status).toBe(0);
   });
 });

@@ -5,20 +5,18 @@
  * tests run on the rules without annotations: promtool compares annotations too, and the runbook text is
  * checked on its own (alert-rules.test.ts).
  */
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { tiers } from "../../apps/site/sizing.ts";
-import { ensureGoTool } from "../../tools/validate/go-tools.ts";
+import { ensurePromtool, promtool } from "../support/promtool.ts";
 import { tempDir } from "../support/repo.ts";
 import { renderedRuleGroups } from "../support/alert-rules.ts";
 import { expected } from "../support/site-under-test.ts";
 import { tierAlerts } from "./tier-alerts.ts";
 
-let promtool: string;
-beforeAll(() => { promtool = ensureGoTool("promtool"); }, 1_800_000);
+beforeAll(() => { ensurePromtool(); }, 1_800_000);
 
 interface Case { name: string; series: [string, string][]; eval: string; alert: string; fires: Record<string, string>[] }
 
@@ -96,18 +94,13 @@ function cases(tier: string): Case[] {
   ];
 }
 
-function promtoolRun(args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(promtool, args, { encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
-}
-
 const groupsOf = renderedRuleGroups;
 
 describe.each(tiers.map((t) => t.name))("promtool on the alerts of %s", (tier) => {
   it("passes check rules as rendered", async () => {
     const dir = tempDir("promtool");
     writeFileSync(join(dir, "rules.yaml"), stringify({ groups: await groupsOf(tier) }));
-    const r = promtoolRun(["check", "rules", join(dir, "rules.yaml")]);
+    const r = promtool(["check", "rules", join(dir, "rules.yaml")]);
     expect(r.output).toMatch(/SUCCESS: \d+ rules found/);
     expect(r.status).toBe(0);
   });
@@ -133,7 +126,7 @@ describe.each(tiers.map((t) => t.name))("promtool on the alerts of %s", (tier) =
         alert_rule_test: [{ eval_time: c.eval, alertname: c.alert, exp_alerts: c.fires.map((labels) => ({ exp_labels: labels })) }],
       })),
     }));
-    const r = promtoolRun(["test", "rules", join(dir, "tests.yaml")]);
+    const r = promtool(["test", "rules", join(dir, "tests.yaml")]);
     expect(r.output).not.toMatch(/FAILED/);
     expect(r.status, r.output).toBe(0);
   });
